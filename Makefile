@@ -1,0 +1,48 @@
+# Frames to Policies: every target sets itself up on a fresh machine.
+#   make book   build the executed site into _build/html
+#   make test   what CI runs: package tests, notebooks (fast profile), book build, browser check
+#   make lab    JupyterLab on the chapters
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ASSETS := vendor/site/.installed
+JOBS   ?= 2
+
+.PHONY: book test lab assets chromium clean
+.DEFAULT_GOAL := test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned to the tested version: a looser request can pull a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[book,dev]'
+	touch $@
+
+# MathJax, require.js and the ipywidgets HTML manager, served by the site itself (no CDN)
+$(ASSETS): vendor/package.json vendor/package-lock.json vendor/collect.sh
+	bash vendor/collect.sh
+	touch $@
+
+assets: $(ASSETS)
+
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { echo "installing Debian's chromium and chromium-driver for the browser test"; \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+book: $(STAMP) $(ASSETS)
+	$(BIN)/jupyter-book build . -W --keep-going
+	@echo "Open $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP) $(ASSETS) chromium
+	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) -m "not site" --durations=10
+	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
+	$(BIN)/pytest -m site tests/test_site.py
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters
+
+clean:
+	rm -rf _build vendor/site vendor/node_modules

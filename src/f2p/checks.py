@@ -1,0 +1,130 @@
+"""Exercise checkers: run a reader's function against a reference on random inputs.
+
+Each chapter's code exercises end with a call such as ``f2p.checks.softmax(my_softmax)``; those
+chapter checkers are thin wrappers around :func:`check_function`, which does the work:
+
+1. draw ``trials`` random inputs with a seeded generator,
+2. call the reader's function and the reference on the same inputs,
+3. compare type, shape and values, and report the first difference in words,
+
+and then prints ``PASS`` or raises :class:`CheckFailed` (an ``AssertionError``) whose message
+names the trial, the input shapes, and the first wrong entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+InputMaker = Callable[[torch.Generator], Sequence[Any]]
+
+
+class CheckFailed(AssertionError):
+    """A reader's answer differs from the reference; the message says where and how."""
+
+
+def _describe(args: Sequence[Any]) -> str:
+    parts = []
+    for a in args:
+        if isinstance(a, torch.Tensor | np.ndarray):
+            parts.append(f"{type(a).__name__}{tuple(a.shape)}")
+        else:
+            parts.append(repr(a))
+    return "(" + ", ".join(parts) + ")"
+
+
+def compare(got: Any, want: Any, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
+    """Return ``None`` if ``got`` matches ``want``, else a sentence saying what differs.
+
+    Tensors and arrays are compared by shape, then values (``|got - want| <= atol + rtol*|want|``);
+    tuples and lists element by element; anything else by ``==``.
+    """
+    if isinstance(want, tuple | list):
+        if not isinstance(got, tuple | list) or len(got) != len(want):
+            return f"expected a sequence of {len(want)} items, got {type(got).__name__} {got!r:.80}"
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            problem = compare(g, w, rtol, atol)
+            if problem:
+                return f"item {i}: {problem}"
+        return None
+    if isinstance(want, torch.Tensor | np.ndarray):
+        if not isinstance(got, torch.Tensor | np.ndarray):
+            return f"expected a {type(want).__name__}, got {type(got).__name__}"
+        g = torch.as_tensor(np.asarray(got) if isinstance(got, np.ndarray) else got).detach().cpu()
+        w = torch.as_tensor(np.asarray(want) if isinstance(want, np.ndarray) else want).detach().cpu()
+        if g.shape != w.shape:
+            return f"shape mismatch: expected {tuple(w.shape)}, got {tuple(g.shape)}"
+        g, w = g.double(), w.double()
+        bad = ~torch.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+        if bad.any():
+            idx = tuple(int(i) for i in torch.nonzero(bad)[0])
+            n_bad = int(bad.sum())
+            return (
+                f"wrong values at index {idx}: expected {w[idx].item():.6g}, got {g[idx].item():.6g} "
+                f"({n_bad} of {bad.numel()} entries differ)"
+            )
+        return None
+    if isinstance(want, float) and isinstance(got, int | float):
+        return None if abs(got - want) <= atol + rtol * abs(want) else f"expected {want:.6g}, got {got:.6g}"
+    return None if got == want else f"expected {want!r:.80}, got {got!r:.80}"
+
+
+def check_function(
+    candidate: Callable[..., Any],
+    reference: Callable[..., Any],
+    make_inputs: InputMaker,
+    *,
+    name: str | None = None,
+    trials: int = 5,
+    seed: int = 0,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+) -> None:
+    """Check ``candidate`` against ``reference`` on ``trials`` random inputs.
+
+    ``make_inputs(generator)`` returns the positional arguments of one trial. Inputs are cloned
+    for each call so a function that modifies its inputs in place cannot fool the check.
+    Prints a one-line pass message, or raises :class:`CheckFailed` with the first problem.
+    """
+    if not callable(candidate):
+        raise TypeError(f"expected a function to check, got {type(candidate).__name__}")
+    if trials < 1:
+        raise ValueError(f"trials must be at least 1, got {trials}")
+    label = name or getattr(candidate, "__name__", "your function")
+    gen = torch.Generator().manual_seed(seed)
+    for trial in range(trials):
+        args = list(make_inputs(gen))
+        want = reference(*_clone(args))
+        try:
+            got = candidate(*_clone(args))
+        except Exception as err:  # the reader's code: report, do not crash the checker
+            raise CheckFailed(
+                f"{label}: raised {type(err).__name__}: {err} on trial {trial} with inputs {_describe(args)}"
+            ) from err
+        problem = compare(got, want, rtol=rtol, atol=atol)
+        if problem:
+            raise CheckFailed(f"{label}: {problem} (trial {trial}, inputs {_describe(args)})")
+    print(f"PASS {label}: matches the reference on {trials} random inputs.")
+
+
+def _clone(args: Sequence[Any]) -> list[Any]:
+    return [a.clone() if isinstance(a, torch.Tensor) else np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+
+
+def _reference_softmax(z: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(z, dim=-1)
+
+
+def _softmax_inputs(gen: torch.Generator) -> tuple[torch.Tensor]:
+    rows, classes = (int(v) for v in torch.randint(1, 6, (2,), generator=gen))
+    # large logits catch the overflow of exp() without the max-subtraction trick
+    return (torch.randn(rows, classes + 1, generator=gen, dtype=torch.float64) * 300,)
+
+
+def softmax(candidate: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Chapter 00 exercise: a numerically stable softmax over the last axis,
+    ``softmax(z)_k = exp(z_k - max z) / sum_j exp(z_j - max z)`` (eq. (2) of chapter 00)."""
+    check_function(candidate, _reference_softmax, _softmax_inputs, name="softmax")

@@ -1,0 +1,117 @@
+"""Benchmark results: the JSON files that ``benchmarks/`` scripts write and the book's results
+page reads (``book/results.md``), so that every number on that page comes from a run.
+
+One file per benchmark, for example ``benchmarks/results/ch07_nade.json``::
+
+    {"chapter": "07", "benchmark": "NADE on binarised MNIST",
+     "command": "python benchmarks/ch07_nade.py --profile full",
+     "profile": "full", "device": "NVIDIA H100",
+     "rows": [{"quantity": "test NLL (nats)", "ours": 88.9, "paper": 88.86,
+               "paper_source": "Larochelle and Murray 2011, table 2"}]}
+
+``paper`` and ``paper_source`` are optional in a row; everything else is required.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FIELDS: dict[str, type] = {
+    "chapter": str,
+    "benchmark": str,
+    "command": str,
+    "profile": str,
+    "device": str,
+    "rows": list,
+}
+ROW_FIELDS: dict[str, tuple[type, ...]] = {"quantity": (str,), "ours": (int, float)}
+OPTIONAL_ROW_FIELDS: dict[str, tuple[type, ...]] = {"paper": (int, float), "paper_source": (str,)}
+
+
+def validate(result: Any, where: str = "result") -> dict[str, Any]:
+    """Return ``result`` if it follows the schema above, else raise ``ValueError`` saying why."""
+    if not isinstance(result, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(result).__name__}")
+    for key, kind in FIELDS.items():
+        if key not in result:
+            raise ValueError(f"{where}: missing field {key!r} (required: {', '.join(FIELDS)})")
+        if not isinstance(result[key], kind):
+            raise ValueError(f"{where}: field {key!r} should be a {kind.__name__}, got {result[key]!r:.60}")
+    if not result["rows"]:
+        raise ValueError(f"{where}: 'rows' is empty; a benchmark reports at least one quantity")
+    for i, row in enumerate(result["rows"]):
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: row {i} should be an object, got {row!r:.60}")
+        for key, kinds in {**ROW_FIELDS, **OPTIONAL_ROW_FIELDS}.items():
+            if key not in row:
+                if key in ROW_FIELDS:
+                    raise ValueError(f"{where}: row {i} lacks {key!r}")
+                continue
+            if not isinstance(row[key], kinds) or isinstance(row[key], bool):
+                raise ValueError(f"{where}: row {i} field {key!r} has the wrong type: {row[key]!r:.60}")
+        unknown = set(row) - set(ROW_FIELDS) - set(OPTIONAL_ROW_FIELDS)
+        if unknown:
+            raise ValueError(f"{where}: row {i} has unknown fields {sorted(unknown)}")
+    return result
+
+
+def write(path: str | Path, result: dict[str, Any]) -> Path:
+    """Validate ``result`` and write it to ``path`` atomically (a crash leaves no half file)."""
+    path = Path(path)
+    validate(result, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(folder: str | Path) -> list[dict[str, Any]]:
+    """All results in ``folder`` (``*.json``), sorted by chapter then benchmark name.
+
+    A missing folder means no results yet; a file that is not valid JSON or breaks the schema is
+    an error naming the file.
+    """
+    folder = Path(folder)
+    results = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from err
+        results.append(validate(data, str(path)))
+    return sorted(results, key=lambda r: (r["chapter"], r["benchmark"]))
+
+
+def _fmt(value: float | int | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def to_markdown(results: list[dict[str, Any]]) -> str:
+    """One Markdown table of all results: ours beside the paper's, with the command to rerun."""
+    if not results:
+        return "*No benchmark results yet: chapters add them as their benchmarks run.*"
+    lines = [
+        "| chapter | benchmark | quantity | ours | paper | paper source | profile, device | command |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for row in r["rows"]:
+            lines.append(
+                f"| {r['chapter']} | {r['benchmark']} | {row['quantity']} | {_fmt(row['ours'])} "
+                f"| {_fmt(row.get('paper'))} | {row.get('paper_source', '–')} "
+                f"| {r['profile']}, {r['device']} | `{r['command']}` |"
+            )
+    return "\n".join(lines)

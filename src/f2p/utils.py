@@ -1,0 +1,202 @@
+"""Shared utilities: device choice, seeding, run profiles, timing, threads and plot style.
+
+Every chapter starts with the same few lines (see chapter 00, "Getting started")::
+
+    import f2p
+    prof = f2p.utils.profile()          # budgets of this run: fast (CPU, CI) or full (GPU)
+    f2p.utils.set_threads(prof.threads) # one torch thread is fastest for small models
+    f2p.utils.seed_everything(0)
+    dev = f2p.utils.device()
+
+The environment chooses, the code never hard-codes:
+
+``F2P_PROFILE``  ``fast`` or ``full`` (default: ``full`` when CUDA is available, else ``fast``).
+``F2P_DEVICE``   a torch device string such as ``cpu``, ``cuda`` or ``cuda:1`` (default: CUDA if
+                 available, else CPU).
+``F2P_THREADS``  torch intra-op threads; overrides the profile's choice.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+PROFILES = ("fast", "full")
+T = TypeVar("T")
+
+
+def device() -> torch.device:
+    """The one place where the course chooses a device.
+
+    ``F2P_DEVICE`` overrides the default (CUDA when available, otherwise CPU). An unknown or
+    unavailable device is a clear error rather than a silent fallback.
+    """
+    requested = os.environ.get("F2P_DEVICE", "").strip()
+    if not requested:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(requested)
+    except RuntimeError as err:
+        raise ValueError(
+            f"F2P_DEVICE={requested!r} is not a torch device; expected e.g. 'cpu', 'cuda' or 'cuda:0'"
+        ) from err
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"F2P_DEVICE={requested!r} but CUDA is not available on this machine")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"F2P_DEVICE={requested!r} but only {torch.cuda.device_count()} CUDA device(s) exist"
+            )
+    elif dev.type != "cpu":
+        raise ValueError(f"F2P_DEVICE={requested!r}: expected a 'cpu' or 'cuda' device")
+    return dev
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA); return a torch generator with that seed.
+
+    With ``deterministic`` the cuDNN autotuner is off and cuDNN picks deterministic kernels, so
+    the same seed gives the same numbers on CPU (and, as far as CUDA allows, on a GPU).
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The budgets of one run. Notebooks take every size from ``pick`` and never hard-code one."""
+
+    name: str
+    """``fast`` (laptop CPU and CI: every notebook well under 3 minutes on 2 cores) or ``full``
+    (GPU: the budgets that reach the reference results)."""
+    threads: int
+    """torch intra-op threads; small models run several times faster on one thread."""
+
+    def pick(self, fast: T, full: T) -> T:
+        """Return the ``fast`` budget in the fast profile and the ``full`` one in the full profile.
+
+        A notebook writes ``steps = prof.pick(fast=300, full=20_000)``: both budgets stand side by
+        side where they are used, and the run's profile chooses.
+        """
+        return fast if self.name == "fast" else full
+
+
+def profile(name: str | None = None) -> Profile:
+    """Return the run's profile: ``name`` if given, else ``F2P_PROFILE``, else by hardware.
+
+    The default is ``full`` when CUDA is available and ``fast`` otherwise. The fast profile uses
+    one torch thread, the full one torch's default; ``F2P_THREADS`` overrides either.
+    """
+    chosen = name if name is not None else os.environ.get("F2P_PROFILE", "").strip().lower()
+    if not chosen:
+        chosen = "full" if torch.cuda.is_available() else "fast"
+    if chosen not in PROFILES:
+        raise ValueError(
+            f"unknown profile {chosen!r}: expected one of {', '.join(PROFILES)} (set F2P_PROFILE)"
+        )
+    threads = 1 if chosen == "fast" else torch.get_num_threads()
+    override = os.environ.get("F2P_THREADS", "").strip()
+    if override:
+        if not override.isdigit() or int(override) < 1:
+            raise ValueError(f"F2P_THREADS={override!r}: expected a positive integer")
+        threads = int(override)
+    return Profile(name=chosen, threads=threads)
+
+
+def set_threads(n: int) -> None:
+    """Set torch's intra-op thread count (and the BLAS hint for child processes).
+
+    Small models are dominated by per-op overhead, so threads fight over it: measured on a
+    2-core machine, a small PPO ran about 9x faster on one thread than on two. Inter-op threads
+    can only be set once per process, so they are left alone.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"thread count must be a positive int, got {n!r}")
+    torch.set_num_threads(n)
+    os.environ["OMP_NUM_THREADS"] = str(n)
+
+
+class Timer:
+    """Wall-clock timer usable as a context manager or by ``start``/``stop``.
+
+    >>> with Timer() as t:
+    ...     _ = sum(range(1000))
+    >>> t.seconds >= 0
+    True
+    """
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+        self.seconds: float = 0.0
+
+    def start(self) -> Timer:
+        self._start = time.perf_counter()
+        return self
+
+    def stop(self) -> float:
+        if self._start is None:
+            raise RuntimeError("Timer.stop() called before Timer.start()")
+        self.seconds = time.perf_counter() - self._start
+        self._start = None
+        return self.seconds
+
+    def __enter__(self) -> Timer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+PLOT_STYLE = {
+    "figure.facecolor": "white",  # figures stay readable on a dark-mode page
+    "savefig.facecolor": "white",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 100,
+    "font.size": 10,
+}
+
+
+def set_plot_style() -> None:
+    """Apply the course's matplotlib style (white background, light grid)."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(PLOT_STYLE)
+
+
+@contextmanager
+def plot_style() -> Iterator[None]:
+    """The course style for the figures drawn inside a ``with`` block only."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(PLOT_STYLE):
+        yield
+
+
+def setup(seed: int = 0) -> tuple[Profile, torch.device]:
+    """The first cell of every chapter: read the profile, set its threads, seed everything,
+    apply the plot style; return the profile and the device."""
+    prof = profile()
+    set_threads(prof.threads)
+    seed_everything(seed)
+    set_plot_style()
+    return prof, device()

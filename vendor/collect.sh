@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install the site's front-end assets from the npm registry (versions pinned in package-lock.json)
+# and copy the files the site serves into vendor/site/ (git-ignored; html_static_path in _config.yml).
+set -euo pipefail
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+rm -rf site.tmp && mkdir -p site.tmp/mathjax site.tmp/widgets
+cp -R node_modules/mathjax/es5/. site.tmp/mathjax/
+cp node_modules/requirejs/require.js site.tmp/require.js
+find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
+  -exec cp {} site.tmp/widgets/ \;
+rm -rf site && mv site.tmp site
