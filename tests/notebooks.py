@@ -68,6 +68,7 @@ def execute(path: Path, network_log: Path) -> tuple[nbformat.NotebookNode, float
         kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
+        record_timing=False,  # timing metadata would change the cache key the book looks up
     )
     client.km = client.create_kernel_manager()
     start = time.perf_counter()

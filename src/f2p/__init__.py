@@ -1,1 +1,14 @@
-"""Frames to Policies helper package."""
+"""Frames to Policies: the helper package of the course.
+
+``f2p.utils``   device, seeding, profiles, threads, timer, plot style (every chapter's first cell)
+``f2p.checks``  exercise checkers
+``f2p.results`` benchmark result files read by the book's results page
+
+Each part of the course adds a subpackage (``video``, ``oad``, ``generative``, ``rl``, ``llm``)
+whose modules name the paper and the chapter that teaches them.
+"""
+
+from f2p import checks, results, utils
+
+__all__ = ["checks", "results", "utils"]
+__version__ = "0.1.0"
