@@ -42,7 +42,9 @@ def chapter_notebooks() -> list[Path]:
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """The notebook exactly as the book build reads it (so the cache keys agree)."""
-    return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), config=MYST_CONFIG, path=path)
+    return read_myst_markdown_notebook(
+        path.read_text(encoding="utf-8"), config=MYST_CONFIG, path=path
+    )
 
 
 def kernel_env(network_log: Path) -> dict[str, str]:

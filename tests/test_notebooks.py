@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notebooks import CHAPTERS, chapter_notebooks, execute, store_in_book_cache
 
 NOTEBOOKS = chapter_notebooks()

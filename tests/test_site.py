@@ -50,7 +50,9 @@ def browser() -> Iterator[object]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not chromium or not driver_path:
-        pytest.fail("Chromium and chromedriver are needed: apt-get install chromium chromium-driver")
+        pytest.fail(
+            "Chromium and chromedriver are needed: apt-get install chromium chromium-driver"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (
@@ -82,8 +84,8 @@ def load(browser, url: str) -> None:
         const done = arguments[arguments.length - 1];
         const wait = (t) => new Promise((r) => setTimeout(r, t));
         (async () => {
-          for (let i = 0; i < 100 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
-            await wait(100);
+          const ready = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
+          for (let i = 0; i < 100 && !ready(); i++) await wait(100);
           if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
           await wait(1500);  // the widget manager renders asynchronously after load
           done();

@@ -42,7 +42,7 @@ class ResultsDirective(SphinxDirective):
 def offer_ipynb_download(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
-    """Copy the executed notebook of ``pagename`` to ``_sources`` and add it to the download menu."""
+    """Copy the executed notebook of a page to ``_sources``; list it in the download menu."""
     executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
     if doctree is None or not executed.is_file():
         return

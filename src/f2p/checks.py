@@ -54,7 +54,11 @@ def compare(got: Any, want: Any, rtol: float = 1e-5, atol: float = 1e-6) -> str 
         if not isinstance(got, torch.Tensor | np.ndarray):
             return f"expected a {type(want).__name__}, got {type(got).__name__}"
         g = torch.as_tensor(np.asarray(got) if isinstance(got, np.ndarray) else got).detach().cpu()
-        w = torch.as_tensor(np.asarray(want) if isinstance(want, np.ndarray) else want).detach().cpu()
+        w = (
+            torch.as_tensor(np.asarray(want) if isinstance(want, np.ndarray) else want)
+            .detach()
+            .cpu()
+        )
         if g.shape != w.shape:
             return f"shape mismatch: expected {tuple(w.shape)}, got {tuple(g.shape)}"
         g, w = g.double(), w.double()
@@ -63,12 +67,16 @@ def compare(got: Any, want: Any, rtol: float = 1e-5, atol: float = 1e-6) -> str 
             idx = tuple(int(i) for i in torch.nonzero(bad)[0])
             n_bad = int(bad.sum())
             return (
-                f"wrong values at index {idx}: expected {w[idx].item():.6g}, got {g[idx].item():.6g} "
-                f"({n_bad} of {bad.numel()} entries differ)"
+                f"wrong values at index {idx}: expected {w[idx].item():.6g}, "
+                f"got {g[idx].item():.6g} ({n_bad} of {bad.numel()} entries differ)"
             )
         return None
     if isinstance(want, float) and isinstance(got, int | float):
-        return None if abs(got - want) <= atol + rtol * abs(want) else f"expected {want:.6g}, got {got:.6g}"
+        return (
+            None
+            if abs(got - want) <= atol + rtol * abs(want)
+            else f"expected {want:.6g}, got {got:.6g}"
+        )
     return None if got == want else f"expected {want!r:.80}, got {got!r:.80}"
 
 
@@ -102,7 +110,8 @@ def check_function(
             got = candidate(*_clone(args))
         except Exception as err:  # the reader's code: report, do not crash the checker
             raise CheckFailed(
-                f"{label}: raised {type(err).__name__}: {err} on trial {trial} with inputs {_describe(args)}"
+                f"{label}: raised {type(err).__name__}: {err} "
+                f"on trial {trial} with inputs {_describe(args)}"
             ) from err
         problem = compare(got, want, rtol=rtol, atol=atol)
         if problem:
@@ -111,7 +120,10 @@ def check_function(
 
 
 def _clone(args: Sequence[Any]) -> list[Any]:
-    return [a.clone() if isinstance(a, torch.Tensor) else np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+    return [
+        a.clone() if isinstance(a, torch.Tensor) else np.copy(a) if isinstance(a, np.ndarray) else a
+        for a in args
+    ]
 
 
 def _reference_softmax(z: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,9 @@ def validate(result: Any, where: str = "result") -> dict[str, Any]:
         if key not in result:
             raise ValueError(f"{where}: missing field {key!r} (required: {', '.join(FIELDS)})")
         if not isinstance(result[key], kind):
-            raise ValueError(f"{where}: field {key!r} should be a {kind.__name__}, got {result[key]!r:.60}")
+            raise ValueError(
+                f"{where}: field {key!r} should be a {kind.__name__}, got {result[key]!r:.60}"
+            )
     if not result["rows"]:
         raise ValueError(f"{where}: 'rows' is empty; a benchmark reports at least one quantity")
     for i, row in enumerate(result["rows"]):
@@ -52,7 +54,9 @@ def validate(result: Any, where: str = "result") -> dict[str, Any]:
                     raise ValueError(f"{where}: row {i} lacks {key!r}")
                 continue
             if not isinstance(row[key], kinds) or isinstance(row[key], bool):
-                raise ValueError(f"{where}: row {i} field {key!r} has the wrong type: {row[key]!r:.60}")
+                raise ValueError(
+                    f"{where}: row {i} field {key!r} has the wrong type: {row[key]!r:.60}"
+                )
         unknown = set(row) - set(ROW_FIELDS) - set(OPTIONAL_ROW_FIELDS)
         if unknown:
             raise ValueError(f"{where}: row {i} has unknown fields {sorted(unknown)}")
@@ -104,7 +108,8 @@ def to_markdown(results: list[dict[str, Any]]) -> str:
     if not results:
         return "*No benchmark results yet: chapters add them as their benchmarks run.*"
     lines = [
-        "| chapter | benchmark | quantity | ours | paper | paper source | profile, device | command |",
+        "| chapter | benchmark | quantity | ours | paper | paper source "
+        "| profile, device | command |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:

@@ -46,14 +46,16 @@ def device() -> torch.device:
         dev = torch.device(requested)
     except RuntimeError as err:
         raise ValueError(
-            f"F2P_DEVICE={requested!r} is not a torch device; expected e.g. 'cpu', 'cuda' or 'cuda:0'"
+            f"F2P_DEVICE={requested!r} is not a torch device; "
+            "expected e.g. 'cpu', 'cuda' or 'cuda:0'"
         ) from err
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"F2P_DEVICE={requested!r} but CUDA is not available on this machine")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(
-                f"F2P_DEVICE={requested!r} but only {torch.cuda.device_count()} CUDA device(s) exist"
+                f"F2P_DEVICE={requested!r} but only "
+                f"{torch.cuda.device_count()} CUDA device(s) exist"
             )
     elif dev.type != "cpu":
         raise ValueError(f"F2P_DEVICE={requested!r}: expected a 'cpu' or 'cuda' device")

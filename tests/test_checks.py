@@ -1,0 +1,72 @@
+"""f2p.checks: the exercise checker passes right answers and names the first wrong entry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from f2p import checks
+
+
+def stable_softmax(z):
+    e = torch.exp(z - z.max(dim=-1, keepdim=True).values)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def test_correct_answer_passes(capsys):
+    checks.softmax(stable_softmax)
+    assert capsys.readouterr().out.startswith("PASS softmax")
+
+
+def test_naive_softmax_fails_on_large_logits():
+    def naive(z):
+        return torch.exp(z) / torch.exp(z).sum(-1, keepdim=True)
+
+    with pytest.raises(checks.CheckFailed, match="wrong values at index"):
+        checks.softmax(naive)
+
+
+def test_shape_mismatch_is_reported():
+    with pytest.raises(
+        checks.CheckFailed, match=r"shape mismatch: expected \(\d+, \d+\), got \(\d+,\)"
+    ):
+        checks.softmax(lambda z: stable_softmax(z).sum(0))
+
+
+def test_exception_in_reader_code_is_reported():
+    def broken(z):
+        raise IndexError("oops")
+
+    with pytest.raises(checks.CheckFailed, match="raised IndexError: oops on trial 0"):
+        checks.softmax(broken)
+
+
+def test_in_place_changes_cannot_fool_the_check():
+    def cheat(z):  # modifies its input, then returns the reference result on the modified input
+        z.zero_()
+        return torch.softmax(z, -1)
+
+    with pytest.raises(checks.CheckFailed):
+        checks.softmax(cheat)
+
+
+def test_compare_reports_the_first_wrong_index():
+    want = torch.zeros(2, 3)
+    got = want.clone()
+    got[1, 2] = 5.0
+    assert checks.compare(got, want) == (
+        "wrong values at index (1, 2): expected 0, got 5 (1 of 6 entries differ)"
+    )
+    assert checks.compare(np.zeros((2, 3)), want) is None
+    assert checks.compare((want, 1), (want, 2)) == "item 1: expected 2, got 1"
+    assert checks.compare([want], (want, want)).startswith("expected a sequence of 2 items")
+    assert checks.compare(1.0 + 1e-9, 1.0) is None
+    assert checks.compare("x", torch.zeros(1)) == "expected a Tensor, got str"
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="expected a function"):
+        checks.check_function(42, stable_softmax, lambda g: (torch.zeros(1),))
+    with pytest.raises(ValueError, match="trials"):
+        checks.check_function(stable_softmax, stable_softmax, lambda g: (torch.zeros(1),), trials=0)

@@ -1,0 +1,117 @@
+"""Guards: what must fail does fail.
+
+- a committed chapter holds no outputs (no ``.ipynb`` under ``chapters/``; pages are MyST text),
+- a notebook that reaches for the network is caught by the socket guard,
+- the book build fails on a missing citation, a broken cross-reference and a failing cell.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from notebooks import CHAPTERS, ROOT, chapter_notebooks, execute, is_myst_notebook
+
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+NOTEBOOK_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3 (ipykernel)
+  language: python
+  name: python3
+---
+"""
+
+
+def test_no_notebook_files_or_outputs_are_committed():
+    tracked = subprocess.run(
+        ["git", "ls-files", "chapters", "book"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    ipynb = [p for p in tracked if p.endswith(".ipynb")]
+    assert not ipynb, f"chapters are MyST Markdown; outputs are built, not committed: {ipynb}"
+
+
+def test_every_chapter_page_with_code_is_an_executed_notebook():
+    for page in CHAPTERS.rglob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        if "{code-cell}" in text:
+            assert is_myst_notebook(page), f"{page} has code cells but no kernelspec front matter"
+            assert "format_name: myst" in text.split("\n---", 1)[0], f"{page}: not jupytext MyST"
+    assert chapter_notebooks()
+
+
+def test_network_guard_catches_a_notebook_that_connects(tmp_path):
+    page = tmp_path / "online.md"
+    page.write_text(
+        NOTEBOOK_HEADER
+        + "\n```{code-cell} ipython3\nimport urllib.request\ntry:\n"
+        + "    urllib.request.urlopen('http://example.com', timeout=5)\nexcept Exception as err:\n"
+        + "    print('caught', type(err).__name__)\n```\n"
+    )
+    log = tmp_path / "network.log"
+    nb, _ = execute(page, log)
+    assert "example.com" in log.read_text()
+    assert "caught" in nb.cells[0].outputs[0]["text"]
+
+
+def make_book(folder: Path, page: str) -> Path:
+    """A one-page book with the course's own configuration, extensions and bibliography."""
+    folder.mkdir()
+    shutil.copy(ROOT / "_config.yml", folder / "_config.yml")
+    shutil.copytree(ROOT / "book" / "_ext", folder / "book" / "_ext")
+    shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
+    (folder / "vendor" / "site").mkdir(parents=True)  # static assets are not needed here
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    (folder / "book" / "intro.md").write_text(page)
+    return folder
+
+
+def build(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(folder), "-W", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "F2P_PROFILE": "fast"},
+    )
+
+
+@pytest.mark.build
+def test_build_passes_on_a_good_page(tmp_path):
+    page = "# Good\n\nSee {cite:t}`schulman2015trpo` and {ref}`a`.\n\n(a)=\n## A\n"
+    book = make_book(tmp_path / "good", page + "\n```{bibliography}\n```\n")
+    result = build(book)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.build
+def test_build_fails_on_missing_citation_and_broken_reference(tmp_path):
+    page = "# Bad\n\nSee {cite}`no_such_paper` and {ref}`no-such-label`.\n"
+    book = make_book(tmp_path / "bad", page + "\n```{bibliography}\n```\n")
+    result = build(book)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "no_such_paper" in log, log[-3000:]
+    assert "no-such-label" in log, log[-3000:]
+
+
+@pytest.mark.build
+def test_build_fails_on_a_failing_cell(tmp_path):
+    page = (
+        NOTEBOOK_HEADER + "\n# Raises\n\n```{code-cell} ipython3\nraise RuntimeError('boom')\n```\n"
+    )
+    result = build(make_book(tmp_path / "raises", page))
+    assert result.returncode != 0
+    assert "RuntimeError" in result.stdout + result.stderr

@@ -1,0 +1,71 @@
+"""f2p.results: benchmark files are validated, written atomically and rendered as one table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from f2p import results
+
+
+def good(**overrides):
+    result = {
+        "chapter": "07",
+        "benchmark": "NADE",
+        "command": "python benchmarks/ch07_nade.py",
+        "profile": "full",
+        "device": "cpu",
+        "rows": [
+            {"quantity": "test NLL (nats)", "ours": 88.9, "paper": 88.86, "paper_source": "t2"}
+        ],
+    }
+    result.update(overrides)
+    return result
+
+
+def test_write_then_load_round_trip(tmp_path):
+    results.write(tmp_path / "b.json", good(chapter="09", benchmark="DDPG"))
+    results.write(tmp_path / "a.json", good())
+    loaded = results.load(tmp_path)
+    assert [r["chapter"] for r in loaded] == ["07", "09"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]  # no temp files left
+
+
+def test_missing_folder_means_no_results(tmp_path):
+    assert results.load(tmp_path / "none") == []
+    assert "No benchmark results yet" in results.to_markdown([])
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (good(rows=[]), "'rows' is empty"),
+        ({k: v for k, v in good().items() if k != "command"}, "missing field 'command'"),
+        (good(rows=[{"quantity": "x"}]), "row 0 lacks 'ours'"),
+        (good(rows=[{"quantity": "x", "ours": "fast"}]), "wrong type"),
+        (good(rows=[{"quantity": "x", "ours": 1, "note": "?"}]), "unknown fields"),
+        (good(chapter=7), "'chapter' should be a str"),
+    ],
+)
+def test_bad_results_are_rejected_and_nothing_is_written(tmp_path, bad, message):
+    with pytest.raises(ValueError, match=message):
+        results.write(tmp_path / "r.json", bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_file_names_the_file(tmp_path):
+    (tmp_path / "broken.json").write_text('{"chapter": "07", ')
+    with pytest.raises(ValueError, match="broken.json: not valid JSON"):
+        results.load(tmp_path)
+
+
+def test_markdown_table_has_one_line_per_row(tmp_path):
+    two_rows = good(
+        rows=[{"quantity": "a", "ours": 1}, {"quantity": "b", "ours": 2.5, "paper": 3.0}]
+    )
+    table = results.to_markdown([two_rows]).splitlines()
+    assert len(table) == 4
+    assert table[2].startswith("| 07 | NADE | a | 1 | – | – | full, cpu |")
+    assert "| b | 2.5 | 3 |" in table[3]
+    json.dumps(two_rows)  # the schema is plain JSON

@@ -1,0 +1,129 @@
+"""f2p.utils: device choice, seeding, profiles, threads, timer, plot style."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from f2p import utils
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for var in ("F2P_PROFILE", "F2P_DEVICE", "F2P_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_device_defaults_to_cuda_only_when_available():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert utils.device().type == expected
+
+
+def test_device_override(monkeypatch):
+    monkeypatch.setenv("F2P_DEVICE", "cpu")
+    assert utils.device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("bad", ["gpu0", "tpu", "meta"])
+def test_unknown_device_is_a_clear_error(monkeypatch, bad):
+    monkeypatch.setenv("F2P_DEVICE", bad)
+    with pytest.raises(ValueError, match="F2P_DEVICE"):
+        utils.device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_request_without_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("F2P_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        utils.device()
+
+
+def test_seed_everything_reproduces_python_numpy_and_torch():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(3).tolist()
+
+    gen = utils.seed_everything(123)
+    first = draw(), torch.rand(2, generator=gen).tolist()
+    gen = utils.seed_everything(123)
+    assert (draw(), torch.rand(2, generator=gen).tolist()) == first
+    utils.seed_everything(124)
+    assert draw() != first[0]
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_must_be_a_non_negative_int(bad):
+    with pytest.raises(ValueError, match="seed"):
+        utils.seed_everything(bad)
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("F2P_PROFILE", "full")
+    prof = utils.profile()
+    assert prof.name == "full" and prof.pick(fast=1, full=2) == 2
+    monkeypatch.setenv("F2P_PROFILE", " FAST ")
+    prof = utils.profile()
+    assert prof.name == "fast" and prof.pick(fast=1, full=2) == 1 and prof.threads == 1
+
+
+def test_profile_default_follows_hardware():
+    assert utils.profile().name == ("full" if torch.cuda.is_available() else "fast")
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("F2P_PROFILE", "medium")
+    with pytest.raises(ValueError, match="unknown profile 'medium'.*fast, full"):
+        utils.profile()
+    with pytest.raises(ValueError, match="unknown profile"):
+        utils.profile("turbo")
+
+
+def test_thread_override(monkeypatch):
+    monkeypatch.setenv("F2P_THREADS", "3")
+    assert utils.profile("fast").threads == 3
+    monkeypatch.setenv("F2P_THREADS", "zero")
+    with pytest.raises(ValueError, match="F2P_THREADS"):
+        utils.profile("fast")
+
+
+def test_set_threads():
+    before = torch.get_num_threads()
+    try:
+        utils.set_threads(1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive int"):
+        utils.set_threads(0)
+
+
+def test_timer_measures_and_guards():
+    with utils.Timer() as t:
+        torch.ones(1000).sum()
+    assert t.seconds > 0
+    with pytest.raises(RuntimeError, match="before Timer.start"):
+        utils.Timer().stop()
+
+
+def test_plot_style_has_white_background():
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    with utils.plot_style():
+        fig = plt.figure()
+        assert mpl.colors.to_hex(fig.get_facecolor()) == "#ffffff"
+        plt.close(fig)
+
+
+def test_setup_returns_profile_and_device(monkeypatch):
+    monkeypatch.setenv("F2P_PROFILE", "fast")
+    monkeypatch.setenv("F2P_DEVICE", "cpu")
+    before = torch.get_num_threads()
+    try:
+        prof, dev = utils.setup(seed=0)
+        assert prof.name == "fast" and dev.type == "cpu" and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
