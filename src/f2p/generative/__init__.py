@@ -1,0 +1,34 @@
+"""Autoregressive generative models of binary images (chapter 07).
+
+FVSBN (Frey et al., 1996), NADE (Larochelle and Murray, 2011), MADE (Germain et al., 2015) and
+PixelCNN (van den Oord et al., 2016): four parameterisations of the chain-rule factors
+p(x_i | x_<i), trained by maximum likelihood on binarised digits (scikit-learn's 8x8 digits in
+the fast profile, binarised MNIST in the full one).
+"""
+
+from f2p.generative.base import Autoregressive, nats_to_bits_per_dim
+from f2p.generative.data import BinaryImages, binarize_digits, dynamic_binarize, load_digits_binary
+from f2p.generative.fvsbn import FVSBN
+from f2p.generative.made import MADE, made_masks
+from f2p.generative.nade import NADE
+from f2p.generative.pixelcnn import PixelCNN, causal_mask
+from f2p.generative.train import FitConfig, History, fit, nll
+
+__all__ = [
+    "FVSBN",
+    "MADE",
+    "NADE",
+    "PixelCNN",
+    "Autoregressive",
+    "BinaryImages",
+    "FitConfig",
+    "History",
+    "binarize_digits",
+    "causal_mask",
+    "dynamic_binarize",
+    "fit",
+    "load_digits_binary",
+    "made_masks",
+    "nats_to_bits_per_dim",
+    "nll",
+]

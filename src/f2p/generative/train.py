@@ -1,0 +1,118 @@
+"""Maximum-likelihood training with early stopping, shared by the models of chapter 07.
+
+Minimising the average negative log-likelihood of the training images is minimising
+KL(p_data || p_theta) up to the data entropy   (eq. 3), so the loss is
+``-log_prob(x).mean()`` in nats per image, and validation NLL decides when to stop.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import trange
+
+from f2p.generative.base import Autoregressive
+from f2p.generative.data import check_binary
+from f2p.generative.made import MADE
+
+
+@dataclass
+class FitConfig:
+    """Settings of :func:`fit`."""
+
+    epochs: int = 200
+    """the most passes over the training set"""
+    batch_size: int = 100
+    """images per minibatch"""
+    lr: float = 1e-3
+    """Adam's learning rate"""
+    patience: int = 20
+    """stop after this many epochs without a better validation NLL (the best state is kept)"""
+    weight_decay: float = 0.0
+    """Adam's L2 penalty"""
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"FitConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ValueError(
+                f"need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
+            )
+
+
+@dataclass
+class History:
+    """Per-epoch training and validation NLL (nats per image) and the epoch that was kept."""
+
+    train_nll: list[float] = field(default_factory=list)
+    valid_nll: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+
+@torch.no_grad()
+def nll(model: Autoregressive, x: torch.Tensor, batch_size: int = 1000) -> float:
+    """Exact average negative log-likelihood in nats per image (MADE: its mask ensemble)."""
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        xb = x[start : start + batch_size].to(device)
+        lp = model.log_prob_ensemble(xb) if isinstance(model, MADE) else model.log_prob(xb)
+        total -= lp.sum().item()
+    return total / len(x)
+
+
+def fit(
+    model: Autoregressive,
+    train: torch.Tensor,
+    valid: torch.Tensor,
+    config: FitConfig | None = None,
+    seed: int = 0,
+    train_grey: torch.Tensor | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` by maximum likelihood (Adam), keeping the state with the best validation NLL.
+
+    With ``train_grey`` (grey levels in [0, 1]) the training images are binarised anew each epoch
+    (dynamic binarisation); otherwise ``train`` is used as it is.
+    """
+    import time
+
+    config = config or FitConfig()
+    check_binary(train, model.dim, "train")
+    check_binary(valid, model.dim, "valid")
+    device = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history, best_state, best = History(), None, float("inf")
+    start = time.perf_counter()
+    bar = trange(config.epochs, desc=type(model).__name__, disable=not progress, leave=False)
+    for epoch in bar:
+        data = torch.bernoulli(train_grey, generator=gen) if train_grey is not None else train
+        perm = torch.randperm(len(data), generator=gen)
+        model.train()
+        running = 0.0
+        for i in range(0, len(data), config.batch_size):
+            xb = data[perm[i : i + config.batch_size]].to(device)
+            loss = -model.log_prob(xb).mean()  # eq. (3): NLL in nats per image
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if isinstance(model, MADE):
+                model.next_mask()
+            running += loss.item() * len(xb)
+        history.train_nll.append(running / len(data))
+        history.valid_nll.append(nll(model, valid))
+        bar.set_postfix(valid=f"{history.valid_nll[-1]:.2f}")
+        if history.valid_nll[-1] < best:
+            best, history.best_epoch = history.valid_nll[-1], epoch
+            best_state = copy.deepcopy(model.state_dict())
+        elif epoch - history.best_epoch >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    history.seconds = time.perf_counter() - start
+    return history
