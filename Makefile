@@ -37,7 +37,7 @@ book: $(STAMP) $(ASSETS)
 	@echo "Open $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP) $(ASSETS) chromium
-	$(BIN)/ruff check src tests book/_ext
+	$(BIN)/ruff check src tests book/_ext benchmarks
 	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
 	$(BIN)/pytest -m site tests/test_site.py

@@ -70,3 +70,16 @@ def test_bad_arguments():
         checks.check_function(42, stable_softmax, lambda g: (torch.zeros(1),))
     with pytest.raises(ValueError, match="trials"):
         checks.check_function(stable_softmax, stable_softmax, lambda g: (torch.zeros(1),), trials=0)
+
+
+def test_pixelcnn_mask_checker(capsys):
+    from f2p.generative import causal_mask
+
+    checks.pixelcnn_mask(causal_mask)
+    assert "PASS pixelcnn_mask" in capsys.readouterr().out
+
+    def type_b_only(k, mask_type):
+        return causal_mask(k, "B")
+
+    with pytest.raises(checks.CheckFailed, match="wrong values at index"):
+        checks.pixelcnn_mask(type_b_only)

@@ -140,3 +140,15 @@ def softmax(candidate: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """Chapter 00 exercise: a numerically stable softmax over the last axis,
     ``softmax(z)_k = exp(z_k - max z) / sum_j exp(z_j - max z)`` (eq. (2) of chapter 00)."""
     check_function(candidate, _reference_softmax, _softmax_inputs, name="softmax")
+
+
+def _causal_mask_inputs(gen: torch.Generator) -> tuple[int, str]:
+    kernel = 2 * int(torch.randint(0, 4, (1,), generator=gen)) + 1
+    return kernel, "AB"[int(torch.randint(0, 2, (1,), generator=gen))]
+
+
+def pixelcnn_mask(candidate: Callable[[int, str], torch.Tensor]) -> None:
+    """Chapter 07 exercise: the (k, k) mask of a masked convolution, type 'A' or 'B' (eq. (10))."""
+    from f2p.generative.pixelcnn import causal_mask
+
+    check_function(candidate, causal_mask, _causal_mask_inputs, name="pixelcnn_mask", trials=12)

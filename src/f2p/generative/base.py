@@ -37,7 +37,7 @@ class Autoregressive(nn.Module):
         raise NotImplementedError
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``log p(x)`` in nats for each row of ``x`` (eq. 1): the sum of D Bernoulli log-terms."""
+        """``log p(x)`` in nats for each row of ``x``: the sum of D Bernoulli log-terms (eq. 2)."""
         check_binary(x, self.dim)
         logits = self.logits(x)
         return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)

@@ -1,0 +1,32 @@
+"""The benchmark scripts run and write valid results files (tiny sizes; figures not checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from f2p import results
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
+        ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
+    ],
+)
+def test_benchmark_writes_results(tmp_path, script, args):
+    out = tmp_path / "result.json"
+    subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args, "--out", str(out)],
+        check=True,
+        capture_output=True,
+        env={"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin"},
+    )
+    (loaded,) = results.load(tmp_path)
+    assert loaded["chapter"] == "07" and loaded["rows"]
