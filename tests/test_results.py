@@ -60,12 +60,15 @@ def test_corrupt_file_names_the_file(tmp_path):
         results.load(tmp_path)
 
 
-def test_markdown_table_has_one_line_per_row(tmp_path):
-    two_rows = good(
+def test_markdown_has_a_table_per_benchmark_with_paper_columns_only_when_given():
+    with_paper = good(
         rows=[{"quantity": "a", "ours": 1}, {"quantity": "b", "ours": 2.5, "paper": 3.0}]
     )
-    table = results.to_markdown([two_rows]).splitlines()
-    assert len(table) == 4
-    assert table[2].startswith("| 07 | NADE | a | 1 | – | – | full, cpu |")
-    assert "| b | 2.5 | 3 |" in table[3]
-    json.dumps(two_rows)  # the schema is plain JSON
+    without = good(chapter="09", benchmark="DDPG", rows=[{"quantity": "return", "ours": -150.0}])
+    blocks = results.to_markdown([with_paper, without]).split("\n\n")
+    assert blocks[0].startswith("**Chapter 07 · NADE** (full profile, cpu;")
+    assert blocks[1].splitlines()[0] == "| quantity | ours | paper | paper source |"
+    assert blocks[1].splitlines()[2:] == ["| a | 1 | – | – |", "| b | 2.5 | 3 | – |"]
+    assert blocks[3].splitlines()[0] == "| quantity | ours |"
+    assert blocks[3].splitlines()[2] == "| return | -150 |"
+    json.dumps(with_paper)  # the schema is plain JSON

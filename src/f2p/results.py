@@ -104,19 +104,25 @@ def _fmt(value: float | int | None) -> str:
 
 
 def to_markdown(results: list[dict[str, Any]]) -> str:
-    """One Markdown table of all results: ours beside the paper's, with the command to rerun."""
+    """Markdown for the results page: per benchmark, a header line and a table of its quantities,
+    ours beside the paper's where the file gives one."""
     if not results:
         return "*No benchmark results yet: chapters add them as their benchmarks run.*"
-    lines = [
-        "| chapter | benchmark | quantity | ours | paper | paper source "
-        "| profile, device | command |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    blocks = []
     for r in results:
+        with_paper = any("paper" in row for row in r["rows"])
+        header = ["quantity", "ours"] + (["paper", "paper source"] if with_paper else [])
+        lines = [
+            f"**Chapter {r['chapter']} · {r['benchmark']}** ({r['profile']} profile, {r['device']};"
+            f" `{r['command']}`)",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+        ]
         for row in r["rows"]:
-            lines.append(
-                f"| {r['chapter']} | {r['benchmark']} | {row['quantity']} | {_fmt(row['ours'])} "
-                f"| {_fmt(row.get('paper'))} | {row.get('paper_source', '–')} "
-                f"| {r['profile']}, {r['device']} | `{r['command']}` |"
-            )
-    return "\n".join(lines)
+            cells = [row["quantity"], _fmt(row["ours"])]
+            if with_paper:
+                cells += [_fmt(row.get("paper")), row.get("paper_source", "–")]
+            lines.append("| " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
