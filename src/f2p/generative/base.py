@@ -58,11 +58,7 @@ class Autoregressive(nn.Module):
         raises, since an autoregressive model does not give that conditional directly.
         A ``generator`` must live on the model's device.
         """
-        device = next(self.parameters()).device
-        x = torch.zeros(n, self.dim, device=device)
-        known_mask = self._check_known(n, given, known, device)
-        if given is not None:
-            x[:, known_mask] = given.to(device)[:, known_mask]
+        x, known_mask = self._start_sampling(n, given, known)
         for d in self.order.tolist():
             if known_mask[d]:
                 continue
@@ -70,13 +66,16 @@ class Autoregressive(nn.Module):
             x[:, d] = torch.bernoulli(p, generator=generator)
         return x
 
-    def _check_known(
-        self, n: int, given: torch.Tensor | None, known: torch.Tensor | None, device: torch.device
-    ) -> torch.Tensor:
+    def _start_sampling(
+        self, n: int, given: torch.Tensor | None, known: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Check the conditioning; return the canvas (known pixels filled in) and the known mask."""
+        device = next(self.parameters()).device
+        x = torch.zeros(n, self.dim, device=device)
         if (given is None) != (known is None):
             raise ValueError("pass both `given` and `known` for conditional sampling, or neither")
         if known is None:
-            return torch.zeros(self.dim, dtype=torch.bool, device=device)
+            return x, torch.zeros(self.dim, dtype=torch.bool, device=device)
         check_binary(given, self.dim, "given")
         if given.shape[0] != n:
             raise ValueError(f"given has {given.shape[0]} rows but n={n} samples were asked for")
@@ -93,7 +92,8 @@ class Autoregressive(nn.Module):
                 "then a product of the model's own conditionals; for other patterns it is a sum "
                 "over exponentially many completions (choose an ordering that starts with them)"
             )
-        return known
+        x[:, known] = given.to(device)[:, known]
+        return x, known
 
 
 def check_order(order: torch.Tensor | None, dim: int) -> torch.Tensor:

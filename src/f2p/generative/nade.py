@@ -75,13 +75,15 @@ class NADE(Autoregressive):
         return self._to_pixels(torch.stack(columns, dim=1))
 
     @torch.no_grad()
-    def sample(self, n, given=None, known=None, generator=None):
+    def sample(
+        self,
+        n: int,
+        given: torch.Tensor | None = None,
+        known: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Ancestral sampling with the O(H) update of eq. (7) per pixel (O(HD) per image)."""
-        device = self.W.device
-        known_mask = self._check_known(n, given, known, device)
-        x = torch.zeros(n, self.dim, device=device)
-        if given is not None:
-            x[:, known_mask] = given.to(device)[:, known_mask]
+        x, known_mask = self._start_sampling(n, given, known)
         a = self.c.expand(n, -1).clone()
         for d in self.order.tolist():
             if not known_mask[d]:

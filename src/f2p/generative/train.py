@@ -8,6 +8,7 @@ KL(p_data || p_theta) up to the data entropy   (eq. 3), so the loss is
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -80,8 +81,6 @@ def fit(
     With ``train_grey`` (grey levels in [0, 1]) the training images are binarised anew each epoch
     (dynamic binarisation); otherwise ``train`` is used as it is.
     """
-    import time
-
     config = config or FitConfig()
     check_binary(train, model.dim, "train")
     check_binary(valid, model.dim, "valid")
