@@ -136,8 +136,17 @@ def test_demo_page_offline(server, browser):
     assert external_requests(browser, server) == []
 
 
-@pytest.mark.parametrize("page", ["index.html", "book/notation.html", "book/bibliography.html"])
-def test_front_matter_offline(server, browser, page):
+PAGES = [
+    "index.html",
+    "book/notation.html",
+    "book/bibliography.html",
+    "book/results.html",
+    "chapters/07_autoregressive/autoregressive.html",
+]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_typeset_offline(server, browser, page):
     load(browser, f"{server}/{page}")
     errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length;")
     raw = browser.execute_script(
