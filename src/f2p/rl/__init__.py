@@ -1,0 +1,35 @@
+"""Reinforcement learning core shared by chapters 08-10 (actor-critic, DDPG, TRPO).
+
+``envs``          gymnasium ids checked, vectorised and seeded environments
+``networks``      MLP actors (categorical, Gaussian, deterministic) and critics (V, Q)
+``returns``       discounted returns, GAE, importance ratios
+``actor_critic``  A2C and QAC (chapter 08)
+``deterministic`` off-policy deterministic actor-critic (chapter 08, the bridge to DDPG)
+``gridworld``     a tabular grid world with exact values, tabular actor-critics (chapter 08)
+``replay``        a uniform replay buffer
+``evaluate``      deterministic evaluation on a separate seeded environment
+``plots``         learning curves over seeds
+"""
+
+from f2p.rl.actor_critic import ActorCriticConfig, History, train_actor_critic
+from f2p.rl.deterministic import DeterministicConfig, train_deterministic_ac
+from f2p.rl.envs import make_env, make_vec_env
+from f2p.rl.evaluate import evaluate, sustained_index
+from f2p.rl.replay import ReplayBuffer
+from f2p.rl.returns import discounted_returns, gae, importance_ratio
+
+__all__ = [
+    "ActorCriticConfig",
+    "DeterministicConfig",
+    "History",
+    "ReplayBuffer",
+    "discounted_returns",
+    "evaluate",
+    "gae",
+    "importance_ratio",
+    "make_env",
+    "make_vec_env",
+    "sustained_index",
+    "train_actor_critic",
+    "train_deterministic_ac",
+]

@@ -1,0 +1,250 @@
+"""On-policy actor-critic with function approximation (chapter 08): A2C and QAC.
+
+Both collect ``n_steps`` transitions from ``num_envs`` parallel environments, then take one
+gradient step on the loss
+
+    L = -mean[ log pi(a_t|s_t) * Psi_t ] + c_v * L_critic - c_H * mean[ H(pi(.|s_t)) ]
+
+and differ in the critic and in Psi_t, the weight of the score function:
+
+- ``critic="value"`` (A2C, Mnih et al. 2016): a state-value critic V_w, Psi_t = GAE(lambda)
+  advantage (chapter 08, eq. GAE), critic regressed on A_t + V(s_t). With ``baseline=False`` the
+  actor is weighted by the return estimate A_t + V(s_t) itself (no baseline subtracted).
+- ``critic="action"`` (QAC, the simplest actor-critic): an action-value critic Q_w(s, .),
+  Psi_t = Q_w(s_t, a_t), critic trained by expected SARSA towards
+  r_t + gamma * sum_a pi(a|s_{t+1}) Q_w(s_{t+1}, a).
+
+Truncated episodes (time limits) are bootstrapped from the value of their final observation;
+terminated ones are not.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from f2p.rl.envs import check_action_space, make_vec_env
+from f2p.rl.evaluate import evaluate
+from f2p.rl.networks import DiscreteQCritic, ValueCritic, policy_for
+from f2p.rl.returns import gae
+
+CRITICS = ("value", "action")
+
+
+@dataclass
+class ActorCriticConfig:
+    """Settings of :func:`train_actor_critic` (defaults: RL Zoo's A2C for CartPole-v1)."""
+
+    env_id: str = "CartPole-v1"
+    """a gymnasium environment id"""
+    critic: str = "value"
+    """"value" for A2C (state-value critic, advantages) or "action" for QAC (Q critic)"""
+    baseline: bool = True
+    """A2C only: subtract V(s_t) from the return estimate in the actor's weight"""
+    num_envs: int = 8
+    """parallel environments"""
+    n_steps: int = 5
+    """steps per environment between updates"""
+    total_steps: int = 100_000
+    """environment steps in all (summed over the parallel environments)"""
+    gamma: float = 0.99
+    """discount factor"""
+    gae_lambda: float = 1.0
+    """GAE's lambda (1: n-step Monte Carlo returns bootstrapped at the end of the rollout)"""
+    lr: float = 7e-4
+    """RMSprop learning rate (alpha 0.99, eps 1e-5)"""
+    vf_coef: float = 0.5
+    """weight c_v of the critic's loss"""
+    ent_coef: float = 0.0
+    """weight c_H of the entropy bonus"""
+    max_grad_norm: float = 0.5
+    """gradient clipping by global norm"""
+    hidden: tuple[int, ...] = (64, 64)
+    """hidden layer sizes of the actor and of the critic (separate networks)"""
+    eval_every: int = 10_000
+    """environment steps between evaluations (0: no evaluation)"""
+    eval_episodes: int = 10
+    """deterministic episodes per evaluation"""
+
+    def __post_init__(self) -> None:
+        if self.critic not in CRITICS:
+            raise ValueError(f"critic must be one of {CRITICS}, got {self.critic!r}")
+        for name in ("num_envs", "n_steps", "total_steps", "eval_episodes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.eval_every < 0:
+            raise ValueError(f"need lr > 0 and eval_every >= 0, got {self.lr}, {self.eval_every}")
+
+
+@dataclass
+class History:
+    """What a training run returns: learning curves and where the time went."""
+
+    eval_steps: list[int] = field(default_factory=list)
+    eval_returns: list[float] = field(default_factory=list)
+    """mean deterministic evaluation return at each of ``eval_steps``"""
+    episode_steps: list[int] = field(default_factory=list)
+    episode_returns: list[float] = field(default_factory=list)
+    """return of each finished training episode (stochastic policy), at ``episode_steps``"""
+    train_seconds: list[float] = field(default_factory=list)
+    """training wall-clock (evaluation excluded) at each of ``eval_steps``"""
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {"env": 0.0, "network": 0.0, "rest": 0.0}
+    )
+    """training time split: stepping environments, network passes and updates, the rest"""
+
+
+class ActorCritic(nn.Module):
+    """An actor and a separate critic, both MLPs."""
+
+    def __init__(self, envs: gym.vector.VectorEnv, config: ActorCriticConfig) -> None:
+        super().__init__()
+        space = envs.single_action_space
+        obs_dim = int(np.prod(envs.single_observation_space.shape))
+        if config.critic == "action":
+            check_action_space(
+                space, (gym.spaces.Discrete,), "QAC (an action-value critic over discrete actions)"
+            )
+            self.critic = DiscreteQCritic(obs_dim, int(space.n), config.hidden)
+        else:
+            self.critic = ValueCritic(obs_dim, config.hidden)
+        self.actor = policy_for(space, obs_dim, config.hidden)
+
+
+def train_actor_critic(
+    config: ActorCriticConfig,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> tuple[ActorCritic, History]:
+    """Train A2C or QAC on ``config.env_id``; return the agent and its history."""
+    torch.manual_seed(seed)
+    envs = make_vec_env(config.env_id, config.num_envs, seed)
+    agent = ActorCritic(envs, config).to(device)
+    optimizer = torch.optim.RMSprop(agent.parameters(), lr=config.lr, alpha=0.99, eps=1e-5)
+    history = History()
+    n, T = config.num_envs, config.n_steps
+    updates = -(-config.total_steps // (n * T))
+    obs, _ = envs.reset(seed=seed)
+    timers = history.seconds
+    start, eval_seconds, next_eval = time.perf_counter(), 0.0, 0
+    bar = tqdm(
+        range(updates),
+        desc=f"{'A2C' if config.critic == 'value' else 'QAC'} {config.env_id}",
+        disable=not progress,
+    )
+    for update in bar:
+        steps = update * n * T
+        if config.eval_every and steps >= next_eval:
+            eval_start = time.perf_counter()
+            returns = evaluate(
+                lambda o: agent.actor.act(o, deterministic=True),
+                config.env_id,
+                config.eval_episodes,
+                seed + 10_000,
+                device,
+            )
+            history.eval_steps.append(steps)
+            history.eval_returns.append(float(np.mean(returns)))
+            history.train_seconds.append(eval_start - start - eval_seconds)
+            eval_seconds += time.perf_counter() - eval_start
+            next_eval += config.eval_every
+            bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
+        batch = _collect(envs, agent, obs, T, device, history, steps, timers)
+        obs = batch.pop("last_obs")
+        tick = time.perf_counter()
+        loss = _loss(agent, batch, config)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
+        optimizer.step()
+        timers["network"] += time.perf_counter() - tick
+    total = time.perf_counter() - start - eval_seconds
+    timers["rest"] = total - timers["env"] - timers["network"]
+    if config.eval_every:
+        returns = evaluate(
+            lambda o: agent.actor.act(o, deterministic=True),
+            config.env_id,
+            config.eval_episodes,
+            seed + 10_000,
+            device,
+        )
+        history.eval_steps.append(updates * n * T)
+        history.eval_returns.append(float(np.mean(returns)))
+        history.train_seconds.append(total)
+    envs.close()
+    return agent, history
+
+
+def _collect(envs, agent, obs, T, device, history, step0, timers) -> dict[str, torch.Tensor]:
+    """Run the current policy for T steps in every environment; time-major (T, N) tensors."""
+    keys = ("obs", "actions", "rewards", "terminated", "ended", "next_obs")
+    batch: dict[str, list] = {k: [] for k in keys}
+    for t in range(T):
+        tick = time.perf_counter()
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
+        with torch.no_grad():
+            action = agent.actor.act(obs_t)
+        tock = time.perf_counter()
+        timers["network"] += tock - tick
+        next_obs, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
+        timers["env"] += time.perf_counter() - tock
+        ended = terminated | truncated
+        value_obs = next_obs.copy()
+        if ended.any():  # same-step autoreset: the finished episode's last state is in final_obs
+            for i in np.flatnonzero(ended):
+                value_obs[i] = info["final_obs"][i]
+            for i in np.flatnonzero(info["_episode"]):
+                history.episode_steps.append(step0 + (t + 1) * envs.num_envs)
+                history.episode_returns.append(float(info["episode"]["r"][i]))
+        for key, value in zip(
+            keys, (obs, action.cpu().numpy(), reward, terminated, ended, value_obs), strict=True
+        ):
+            batch[key].append(value)
+        obs = next_obs
+    out = {k: torch.as_tensor(np.stack(v), device=device) for k, v in batch.items()}
+    for k in ("obs", "next_obs", "rewards"):
+        out[k] = out[k].float()
+    out["last_obs"] = obs
+    return out
+
+
+def _loss(
+    agent: ActorCritic, b: dict[str, torch.Tensor], config: ActorCriticConfig
+) -> torch.Tensor:
+    dist = agent.actor.dist(b["obs"])
+    log_prob = dist.log_prob(b["actions"])
+    entropy = dist.entropy().mean()
+    if config.critic == "value":
+        values = agent.critic(b["obs"])
+        with torch.no_grad():
+            next_values = agent.critic(b["next_obs"])
+            advantages = gae(
+                b["rewards"],
+                values.detach(),
+                next_values,
+                b["terminated"],
+                b["ended"],
+                config.gamma,
+                config.gae_lambda,
+            )
+            returns = advantages + values.detach()
+        weight = advantages if config.baseline else returns
+        critic_loss = (returns - values).pow(2).mean()
+    else:
+        q_all = agent.critic(b["obs"])
+        q_taken = q_all.gather(-1, b["actions"].long().unsqueeze(-1)).squeeze(-1)
+        with torch.no_grad():
+            next_probs = agent.actor.dist(b["next_obs"]).probs
+            next_v = (next_probs * agent.critic(b["next_obs"])).sum(-1)  # expected SARSA
+            target = b["rewards"] + config.gamma * (1.0 - b["terminated"].float()) * next_v
+        weight = q_taken.detach()
+        critic_loss = (target - q_taken).pow(2).mean()
+    actor_loss = -(log_prob * weight).mean()
+    return actor_loss + config.vf_coef * critic_loss - config.ent_coef * entropy

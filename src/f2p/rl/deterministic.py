@@ -1,0 +1,165 @@
+"""Off-policy deterministic actor-critic (Silver et al., 2014), chapter 08: the bridge to DDPG.
+
+A deterministic policy mu_theta(s) is trained with the deterministic policy gradient
+
+    grad_theta J = E_{s ~ rho_beta}[ grad_theta mu_theta(s) grad_a Q_w(s, a) |_{a = mu_theta(s)} ]
+
+while a behaviour policy, mu_theta plus Gaussian noise, explores. The critic learns Q_w by
+Q-learning towards r + gamma Q_w(s', mu_theta(s')). With ``replay_size = 0`` (the online form of
+Silver et al.), each update uses the transitions just collected from ``num_envs`` parallel
+environments, once. With ``replay_size > 0`` each update draws a minibatch from a replay buffer
+of the most recent transitions instead. There is no target network: chapter 09 (DDPG) adds
+target networks, and studies both additions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from f2p.rl.actor_critic import History
+from f2p.rl.envs import check_action_space, make_vec_env
+from f2p.rl.evaluate import evaluate
+from f2p.rl.networks import ContinuousQCritic, DeterministicPolicy
+from f2p.rl.replay import ReplayBuffer
+
+
+@dataclass
+class DeterministicConfig:
+    """Settings of :func:`train_deterministic_ac`."""
+
+    env_id: str = "Pendulum-v1"
+    """a gymnasium environment id with a 1-D Box action space"""
+    num_envs: int = 16
+    """parallel environments; their transitions form each update's batch"""
+    total_steps: int = 100_000
+    """environment steps in all"""
+    gamma: float = 0.99
+    """discount factor"""
+    actor_lr: float = 1e-3
+    """Adam learning rate of the actor"""
+    critic_lr: float = 1e-3
+    """Adam learning rate of the critic"""
+    noise: float = 0.1
+    """exploration noise: Gaussian, standard deviation as a fraction of the action range"""
+    hidden: tuple[int, ...] = (64, 64)
+    """hidden layer sizes of actor and critic"""
+    replay_size: int = 0
+    """replay buffer capacity; 0 updates online from the latest transitions only"""
+    batch_size: int = 128
+    """minibatch size when replaying"""
+    learning_starts: int = 1_000
+    """with replay: environment steps collected before the first update"""
+    eval_every: int = 10_000
+    """environment steps between evaluations (0: none)"""
+    eval_episodes: int = 5
+    """deterministic episodes per evaluation"""
+
+    def __post_init__(self) -> None:
+        for name in ("num_envs", "total_steps", "eval_episodes", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.noise < 0:
+            raise ValueError(f"noise must be >= 0, got {self.noise}")
+
+
+def train_deterministic_ac(
+    config: DeterministicConfig,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> tuple[DeterministicPolicy, History]:
+    """Train an off-policy deterministic actor-critic; return the policy and its history."""
+    torch.manual_seed(seed)
+    envs = make_vec_env(config.env_id, config.num_envs, seed)
+    space = envs.single_action_space
+    check_action_space(space, (gym.spaces.Box,), "the deterministic actor-critic")
+    obs_dim, act_dim = envs.single_observation_space.shape[0], space.shape[0]
+    low, high = torch.as_tensor(space.low), torch.as_tensor(space.high)
+    actor = DeterministicPolicy(obs_dim, low, high, config.hidden).to(device)
+    critic = ContinuousQCritic(obs_dim, act_dim, config.hidden).to(device)
+    actor_opt = torch.optim.Adam(actor.parameters(), lr=config.actor_lr)
+    critic_opt = torch.optim.Adam(critic.parameters(), lr=config.critic_lr)
+    noise_std = config.noise * (high - low).to(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    gen_cpu = torch.Generator().manual_seed(seed)
+    buffer = (
+        ReplayBuffer(config.replay_size, obs_dim, act_dim, device) if config.replay_size else None
+    )
+    history = History()
+    timers = history.seconds
+    obs, _ = envs.reset(seed=seed)
+    updates = -(-config.total_steps // config.num_envs)
+    start, eval_seconds, next_eval = time.perf_counter(), 0.0, 0
+    bar = tqdm(range(updates), desc=f"deterministic AC {config.env_id}", disable=not progress)
+    for update in bar:
+        steps = update * config.num_envs
+        if config.eval_every and steps >= next_eval:
+            eval_start = time.perf_counter()
+            history.eval_steps.append(steps)
+            history.eval_returns.append(
+                float(
+                    np.mean(
+                        evaluate(actor, config.env_id, config.eval_episodes, seed + 10_000, device)
+                    )
+                )
+            )
+            history.train_seconds.append(eval_start - start - eval_seconds)
+            eval_seconds += time.perf_counter() - eval_start
+            next_eval += config.eval_every
+            bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
+        tick = time.perf_counter()
+        s = torch.as_tensor(obs, dtype=torch.float32, device=device)
+        with torch.no_grad():  # behaviour policy: mu(s) plus clipped Gaussian noise
+            noise = torch.randn(s.shape[0], act_dim, generator=gen, device=device) * noise_std
+            a = torch.clamp(actor(s) + noise, actor.low, actor.high)
+        tock = time.perf_counter()
+        next_obs, reward, terminated, truncated, info = envs.step(a.cpu().numpy())
+        timers["env"] += time.perf_counter() - tock
+        ended = terminated | truncated
+        value_obs = next_obs.copy()
+        for i in np.flatnonzero(ended):
+            value_obs[i] = info["final_obs"][i]
+        for i in np.flatnonzero(info.get("_episode", np.zeros(0, bool))):
+            history.episode_steps.append(steps + config.num_envs)
+            history.episode_returns.append(float(info["episode"]["r"][i]))
+        obs = next_obs
+        tick2 = time.perf_counter()
+        transitions = (s, a, reward, value_obs, terminated)
+        if buffer is not None:
+            buffer.add(*transitions)
+            if buffer.size < config.learning_starts:
+                timers["network"] += (tock - tick) + (time.perf_counter() - tick2)
+                continue
+            transitions = buffer.sample(config.batch_size, gen_cpu)
+        s, a, r, s_next, term = (
+            torch.as_tensor(x, dtype=torch.float32, device=device) for x in transitions
+        )
+        with torch.no_grad():  # Q-learning target with the greedy (deterministic) next action
+            target = r + config.gamma * (1.0 - term) * critic(s_next, actor(s_next))
+        critic_loss = (critic(s, a) - target).pow(2).mean()
+        critic_opt.zero_grad()
+        critic_loss.backward()
+        critic_opt.step()
+        actor_loss = -critic(s, actor(s)).mean()  # deterministic policy gradient
+        actor_opt.zero_grad()
+        actor_loss.backward()
+        actor_opt.step()
+        timers["network"] += (tock - tick) + (time.perf_counter() - tick2)
+    total = time.perf_counter() - start - eval_seconds
+    timers["rest"] = total - timers["env"] - timers["network"]
+    if config.eval_every:
+        history.eval_steps.append(updates * config.num_envs)
+        history.eval_returns.append(
+            float(
+                np.mean(evaluate(actor, config.env_id, config.eval_episodes, seed + 10_000, device))
+            )
+        )
+        history.train_seconds.append(total)
+    envs.close()
+    return actor, history

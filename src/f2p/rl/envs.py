@@ -1,0 +1,56 @@
+"""Environments for the RL chapters (08-10): gymnasium ids checked, vectorised, seeded.
+
+Vector environments reset a finished sub-environment in the same step (``SAME_STEP`` autoreset):
+the observation returned is the first of the new episode, and the last observation of the
+finished one is in ``info["final_obs"]``, which the rollout needs to bootstrap a *truncated*
+episode (chapter 08, GAE with time limits).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import gymnasium as gym
+
+
+def check_env_id(env_id: str) -> str:
+    """Return ``env_id`` if gymnasium knows it; otherwise raise with the closest known ids."""
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown environment id {env_id!r}{hint}")
+    return env_id
+
+
+def make_env(env_id: str, seed: int) -> gym.Env:
+    """One environment, reset with ``seed`` (used for evaluation)."""
+    env = gym.make(check_env_id(env_id))
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    return env
+
+
+def make_vec_env(env_id: str, num_envs: int, seed: int) -> gym.vector.VectorEnv:
+    """``num_envs`` copies in one process, same-step autoreset, episode statistics recorded.
+
+    Sub-environment i is seeded with ``seed + i``.
+    """
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+    envs = gym.make_vec(
+        check_env_id(env_id),
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+    )
+    envs = gym.wrappers.vector.RecordEpisodeStatistics(envs)
+    envs.reset(seed=seed)
+    envs.action_space.seed(seed)
+    return envs
+
+
+def check_action_space(space: gym.Space, supported: tuple[type, ...], method: str) -> None:
+    """Raise a clear error if ``method`` cannot act in ``space``."""
+    if not isinstance(space, supported):
+        names = " or ".join(s.__name__ for s in supported)
+        raise ValueError(f"{method} needs a {names} action space, got {space}")

@@ -1,0 +1,122 @@
+"""Small networks for the RL chapters: MLP actors and critics for discrete and continuous actions.
+
+Hidden layers use tanh and orthogonal initialisation (gain sqrt(2)); the policy head starts with
+gain 0.01 so the first policy is nearly uniform, and value heads with gain 1, as in common A2C
+implementations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import gymnasium as gym
+import torch
+from torch import nn
+from torch.distributions import Categorical, Distribution, Independent, Normal
+
+
+def mlp(
+    sizes: Sequence[int], out_gain: float = 1.0, activation: type[nn.Module] = nn.Tanh
+) -> nn.Sequential:
+    """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
+    if len(sizes) < 2 or any(s < 1 for s in sizes):
+        raise ValueError(f"mlp needs at least an input and an output size, all positive: {sizes}")
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        last = i == len(sizes) - 2
+        linear = nn.Linear(n_in, n_out)
+        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        if not last:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class CategoricalPolicy(nn.Module):
+    """pi(a|s) = softmax(f_theta(s))_a for a discrete action space."""
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.logits = mlp([obs_dim, *hidden, n_actions], out_gain=0.01)
+
+    def dist(self, obs: torch.Tensor) -> Distribution:
+        return Categorical(logits=self.logits(obs))
+
+    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        return self.logits(obs).argmax(-1) if deterministic else self.dist(obs).sample()
+
+
+class GaussianPolicy(nn.Module):
+    """pi(a|s) = N(mu_theta(s), diag(sigma^2)), with a learned state-independent log sigma."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.mean = mlp([obs_dim, *hidden, act_dim], out_gain=0.01)
+        self.log_std = nn.Parameter(torch.zeros(act_dim))
+
+    def dist(self, obs: torch.Tensor) -> Distribution:
+        return Independent(Normal(self.mean(obs), self.log_std.exp()), 1)
+
+    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        return self.mean(obs) if deterministic else self.dist(obs).sample()
+
+
+class ValueCritic(nn.Module):
+    """V_w(s)."""
+
+    def __init__(self, obs_dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, 1])
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs).squeeze(-1)
+
+
+class DiscreteQCritic(nn.Module):
+    """Q_w(s, .) for all discrete actions at once: one output per action."""
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, n_actions])
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+
+class DeterministicPolicy(nn.Module):
+    """mu_theta(s) = low + (high - low) (tanh(f_theta(s)) + 1) / 2: always inside the bounds."""
+
+    def __init__(
+        self, obs_dim: int, low: torch.Tensor, high: torch.Tensor, hidden: Sequence[int] = (64, 64)
+    ) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, len(low)], out_gain=0.01)
+        self.register_buffer("low", torch.as_tensor(low, dtype=torch.float32))
+        self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.low + (self.high - self.low) * (torch.tanh(self.net(obs)) + 1) / 2
+
+
+class ContinuousQCritic(nn.Module):
+    """Q_w(s, a) for continuous actions: an MLP on the concatenated state and action."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim + act_dim, *hidden, 1])
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)
+
+
+def policy_for(space: gym.Space, obs_dim: int, hidden: Sequence[int] = (64, 64)) -> nn.Module:
+    """A stochastic policy for ``space``: categorical for Discrete, Gaussian for Box."""
+    if isinstance(space, gym.spaces.Discrete):
+        return CategoricalPolicy(obs_dim, int(space.n), hidden)
+    if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
+        return GaussianPolicy(obs_dim, space.shape[0], hidden)
+    raise ValueError(
+        f"no stochastic policy for the action space {space}: expected Discrete or a 1-D Box"
+    )

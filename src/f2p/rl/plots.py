@@ -1,0 +1,23 @@
+"""Learning curves over seeds (chapters 08-10): the mean and the spread (min to max)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def learning_curves(
+    curves: dict[str, list[tuple[list[int], list[float]]]],
+    ax: plt.Axes | None = None,
+    ylabel: str = "evaluation return",
+) -> plt.Axes:
+    """``curves[label]`` holds one (steps, values) pair per seed, all with the same steps."""
+    ax = ax or plt.subplots(figsize=(6.5, 3.8))[1]
+    for i, (label, runs) in enumerate(curves.items()):
+        steps = np.asarray(runs[0][0])
+        values = np.array([v for _, v in runs])
+        ax.plot(steps, values.mean(0), color=f"C{i}", label=f"{label} (mean of {len(runs)})")
+        ax.fill_between(steps, values.min(0), values.max(0), color=f"C{i}", alpha=0.2)
+    ax.set(xlabel="environment steps", ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax

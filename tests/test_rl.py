@@ -1,0 +1,195 @@
+"""f2p.rl: score functions, GAE, importance ratios, the grid world, replay, and a learning run."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from f2p import rl
+from f2p.rl.gridworld import GridWorld, softmax_policy, tabular_actor_critic, td0_evaluation
+from f2p.rl.networks import CategoricalPolicy, DeterministicPolicy, GaussianPolicy, policy_for
+
+
+def finite_difference(f, params: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    grad = torch.zeros_like(params)
+    flat = params.view(-1)
+    for i in range(flat.numel()):
+        old = flat[i].item()
+        flat[i] = old + eps
+        up = f()
+        flat[i] = old - eps
+        down = f()
+        flat[i] = old
+        grad.view(-1)[i] = (up - down) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("kind", ["softmax", "gaussian"])
+def test_score_function_gradient_matches_finite_differences(kind):
+    """grad_theta E_pi[f(a)] = E_pi[f(a) grad log pi(a)]: exactly for a softmax (sum over actions),
+    and grad log pi itself against finite differences for a Gaussian."""
+    torch.manual_seed(0)
+    obs = torch.randn(1, 3, dtype=torch.float64)
+    if kind == "softmax":
+        policy = CategoricalPolicy(3, 4, hidden=(5,)).double()
+        f = torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)
+        weight = policy.logits[-1].weight
+
+        def expected_f():
+            with torch.no_grad():
+                return (policy.dist(obs).probs[0] * f).sum().item()
+
+        dist = policy.dist(obs)
+        actions = torch.arange(4)
+        score_estimate = (dist.probs[0].detach() * f * dist.log_prob(actions)).sum()
+        (grad,) = torch.autograd.grad(score_estimate, weight)
+        torch.testing.assert_close(
+            grad, finite_difference(expected_f, weight.data), atol=1e-7, rtol=1e-5
+        )
+    else:
+        policy = GaussianPolicy(3, 2, hidden=(5,)).double()
+        with torch.no_grad():
+            policy.log_std.copy_(torch.tensor([-0.3, 0.4]))
+        action = torch.tensor([[0.2, -0.7]], dtype=torch.float64)
+        for param in (policy.mean[0].weight, policy.log_std):
+
+            def log_pi():
+                with torch.no_grad():
+                    return policy.dist(obs).log_prob(action).item()
+
+            (grad,) = torch.autograd.grad(policy.dist(obs).log_prob(action).sum(), param)
+            torch.testing.assert_close(
+                grad, finite_difference(log_pi, param.data), atol=1e-7, rtol=1e-5
+            )
+
+
+def test_gae_lambda_zero_is_td_and_one_is_monte_carlo():
+    gamma = 0.9
+    rewards = torch.tensor([[1.0], [0.0], [2.0], [1.0]])
+    values = torch.tensor([[0.5], [1.0], [-1.0], [2.0]])
+    next_values = torch.tensor([[1.0], [-1.0], [2.0], [7.0]])  # V(s_{t+1}); the last is ignored
+    terminated = torch.tensor([[0], [0], [0], [1]])
+    td = rl.gae(rewards, values, next_values, terminated, terminated, gamma, lam=0.0)
+    expected_td = rewards + gamma * next_values * (1 - terminated) - values
+    torch.testing.assert_close(td, expected_td)
+    mc = rl.gae(rewards, values, next_values, terminated, terminated, gamma, lam=1.0)
+    torch.testing.assert_close(mc, rl.discounted_returns(rewards, gamma) - values)
+    by_hand = torch.tensor([[1 + 0.9 * 0 + 0.81 * 2 + 0.729 * 1 - 0.5]])  # G_0 - V(s_0)
+    torch.testing.assert_close(mc[:1], by_hand)
+
+
+def test_gae_bootstraps_truncation_but_not_termination_and_stops_at_episode_ends():
+    rewards = torch.ones(2, 1)
+    values = torch.zeros(2, 1)
+    next_values = torch.full((2, 1), 10.0)
+    ended = torch.tensor([[1], [0]])
+    truncated = rl.gae(rewards, values, next_values, torch.zeros(2, 1), ended, 0.5, 1.0)
+    terminated = rl.gae(rewards, values, next_values, ended, ended, 0.5, 1.0)
+    assert truncated[0].item() == pytest.approx(1 + 0.5 * 10)  # bootstrapped, not 1 + 0.5 * A_1
+    assert terminated[0].item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="one shape"):
+        rl.gae(rewards, values, next_values[:1], ended, ended, 0.5, 1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        rl.gae(rewards, values, next_values, ended, ended, 1.5, 1.0)
+
+
+def test_importance_ratio_is_pi_over_beta_and_unbiased():
+    pi = torch.tensor([0.1, 0.6, 0.3])
+    beta = torch.tensor([0.5, 0.25, 0.25])
+    rho = rl.importance_ratio(pi.log(), beta.log())
+    torch.testing.assert_close(rho, pi / beta)
+    f = torch.tensor([3.0, -1.0, 2.0])
+    assert (beta * rho * f).sum().item() == pytest.approx((pi * f).sum().item())
+
+
+def test_grid_world_values_solve_the_bellman_equation():
+    world = GridWorld()
+    pi = softmax_policy(np.random.default_rng(0).normal(size=(world.n_states, world.n_actions)))
+    v, q = world.values(pi)
+    np.testing.assert_allclose(v, (pi * (world.R + world.gamma * v[world.P])).sum(1), atol=1e-10)
+    np.testing.assert_allclose((pi * q).sum(1), v, atol=1e-10)
+    v_star = world.optimal_values()
+    greedy = np.eye(world.n_actions)[(world.R + world.gamma * v_star[world.P]).argmax(1)]
+    np.testing.assert_allclose(world.values(greedy)[0], v_star, atol=1e-8)
+
+
+def test_td0_critic_converges_to_the_exact_values():
+    world = GridWorld()
+    uniform = np.full((world.n_states, world.n_actions), 1 / world.n_actions)
+    v_true, _ = world.values(uniform)
+    v_td = td0_evaluation(world, uniform, steps=100_000, lr=0.5)
+    assert np.abs(v_td - v_true).max() < 0.2
+
+
+@pytest.mark.parametrize("algorithm", ["QAC", "A2C", "off-policy A2C"])
+def test_tabular_actor_critics_improve_the_policy(algorithm):
+    world = GridWorld()
+    run = tabular_actor_critic(world, algorithm, steps=10_000, seed=0)
+    assert run.mean_value[-1] > run.mean_value[0] + 5  # from about -3.9 (uniform) towards 8.0
+
+
+def test_replay_buffer_wraps_and_samples_uniformly():
+    buffer = rl.ReplayBuffer(capacity=5, obs_dim=1, act_dim=1)
+    for i in range(7):  # 7 single transitions into 5 slots: 0 and 1 are overwritten
+        buffer.add(
+            torch.tensor([[i]]),
+            torch.tensor([[i]]),
+            torch.tensor([i]),
+            torch.tensor([[i]]),
+            torch.tensor([0]),
+        )
+    assert buffer.size == 5 and sorted(buffer.rewards.tolist()) == [2, 3, 4, 5, 6]
+    obs, *_ = buffer.sample(50_000, torch.Generator().manual_seed(0))
+    counts = torch.bincount(obs.long().view(-1), minlength=7)[2:].float()
+    assert (counts / counts.sum() - 0.2).abs().max() < 0.01
+    with pytest.raises(ValueError, match="batch of shape"):
+        buffer.add(
+            torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(2), torch.zeros(2, 1), torch.zeros(2)
+        )
+    with pytest.raises(ValueError, match="empty"):
+        rl.ReplayBuffer(3, 1, 1).sample(1)
+
+
+def test_deterministic_policy_stays_within_bounds():
+    policy = DeterministicPolicy(
+        3, torch.tensor([-2.0, 0.0]), torch.tensor([2.0, 1.0]), hidden=(8,)
+    )
+    with torch.no_grad():
+        policy.net[-1].weight.mul_(1e4)  # saturate the tanh
+        actions = policy(torch.randn(1000, 3) * 10)
+    assert torch.all(actions >= torch.tensor([-2.0, 0.0])) and torch.all(
+        actions <= torch.tensor([2.0, 1.0])
+    )
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(
+        ValueError, match="unknown environment id 'CartPole-v9'; did you mean CartPole-v"
+    ):
+        rl.make_vec_env("CartPole-v9", 2, 0)
+    with pytest.raises(ValueError, match="QAC .* needs a Discrete action space"):
+        rl.train_actor_critic(
+            rl.ActorCriticConfig(env_id="Pendulum-v1", critic="action"), progress=False
+        )
+    with pytest.raises(ValueError, match="deterministic actor-critic needs a Box action space"):
+        rl.train_deterministic_ac(rl.DeterministicConfig(env_id="CartPole-v1"), progress=False)
+    with pytest.raises(ValueError, match="critic must be one of"):
+        rl.ActorCriticConfig(critic="q")
+    with pytest.raises(ValueError, match="no stochastic policy"):
+        policy_for(gym.spaces.MultiBinary(3), 4)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        tabular_actor_critic(GridWorld(), "SAC")
+
+
+def test_sustained_index():
+    assert rl.sustained_index([500, 20, 480, 500, 476], 475) == 2
+    assert rl.sustained_index([500, 20], 475) is None
+
+
+def test_a2c_learns_cartpole_quickly():
+    config = rl.ActorCriticConfig(total_steps=20_000, eval_every=5_000, eval_episodes=5)
+    _, history = rl.train_actor_critic(config, seed=0, progress=False)
+    assert max(history.eval_returns[1:]) >= 150  # a random policy scores about 22
+    assert history.episode_returns and set(history.seconds) == {"env", "network", "rest"}
