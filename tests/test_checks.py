@@ -83,3 +83,16 @@ def test_pixelcnn_mask_checker(capsys):
 
     with pytest.raises(checks.CheckFailed, match="wrong values at index"):
         checks.pixelcnn_mask(type_b_only)
+
+
+def test_gae_checker_passes_the_reference_and_catches_a_missing_truncation_rule(capsys):
+    from f2p.rl.returns import gae
+
+    checks.gae(gae)
+    assert "PASS gae" in capsys.readouterr().out
+
+    def bootstraps_at_every_end(rewards, values, next_values, terminated, ended, gamma, lam):
+        return gae(rewards, values, next_values, ended, ended, gamma, lam)
+
+    with pytest.raises(checks.CheckFailed, match="wrong values"):
+        checks.gae(bootstraps_at_every_end)

@@ -152,3 +152,20 @@ def pixelcnn_mask(candidate: Callable[[int, str], torch.Tensor]) -> None:
     from f2p.generative.pixelcnn import causal_mask
 
     check_function(candidate, causal_mask, _causal_mask_inputs, name="pixelcnn_mask", trials=12)
+
+
+def _gae_inputs(gen: torch.Generator) -> tuple:
+    T, N = (int(v) for v in torch.randint(1, 7, (2,), generator=gen))
+    rewards, values, next_values = (torch.randn(T, N, generator=gen) for _ in range(3))
+    terminated = torch.rand(T, N, generator=gen) < 0.2
+    ended = terminated | (torch.rand(T, N, generator=gen) < 0.2)
+    gamma, lam = 0.5 + 0.5 * torch.rand(2, generator=gen)
+    return rewards, values, next_values, terminated, ended, float(gamma), float(lam)
+
+
+def gae(candidate: Callable[..., torch.Tensor]) -> None:
+    """Chapter 08 exercise: generalised advantage estimation with terminations and truncations,
+    ``candidate(rewards, values, next_values, terminated, ended, gamma, lam)`` (eq. (7))."""
+    from f2p.rl.returns import gae as reference
+
+    check_function(candidate, reference, _gae_inputs, name="gae", trials=20)
