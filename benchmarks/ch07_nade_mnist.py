@@ -51,7 +51,7 @@ def main() -> None:
     )
     row = {"quantity": "test NLL (nats per image)", "ours": round(test_nll, 2)}
     if args.dataset == "mnist":
-        row.update(paper=PAPER_NLL, paper_source="Larochelle and Murray (2011)")
+        row.update(reference=PAPER_NLL, reference_source="Larochelle and Murray (2011)")
     where = dev.type if dev.type == "cpu" else torch.cuda.get_device_name(dev)
     f2p.results.write(
         args.out,

@@ -18,9 +18,12 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     [
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
+        ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),
     ],
 )
 def test_benchmark_writes_results(tmp_path, script, args):
+    if script == "ch08_a2c_vs_sb3.py":
+        pytest.importorskip("stable_baselines3", reason="needs the bench extra")
     out = tmp_path / "result.json"
     subprocess.run(
         [sys.executable, str(BENCHMARKS / script), *args, "--out", str(out)],
@@ -29,4 +32,4 @@ def test_benchmark_writes_results(tmp_path, script, args):
         env={"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin"},
     )
     (loaded,) = results.load(tmp_path)
-    assert loaded["chapter"] == "07" and loaded["rows"]
+    assert loaded["chapter"] == script[2:4] and loaded["rows"]

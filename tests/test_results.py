@@ -17,7 +17,12 @@ def good(**overrides):
         "profile": "full",
         "device": "cpu",
         "rows": [
-            {"quantity": "test NLL (nats)", "ours": 88.9, "paper": 88.86, "paper_source": "t2"}
+            {
+                "quantity": "test NLL (nats)",
+                "ours": 88.9,
+                "reference": 88.86,
+                "reference_source": "t2",
+            }
         ],
     }
     result.update(overrides)
@@ -60,14 +65,14 @@ def test_corrupt_file_names_the_file(tmp_path):
         results.load(tmp_path)
 
 
-def test_markdown_has_a_table_per_benchmark_with_paper_columns_only_when_given():
+def test_markdown_has_a_table_per_benchmark_with_reference_columns_only_when_given():
     with_paper = good(
-        rows=[{"quantity": "a", "ours": 1}, {"quantity": "b", "ours": 2.5, "paper": 3.0}]
+        rows=[{"quantity": "a", "ours": 1}, {"quantity": "b", "ours": 2.5, "reference": 3.0}]
     )
     without = good(chapter="09", benchmark="DDPG", rows=[{"quantity": "return", "ours": -150.0}])
     blocks = results.to_markdown([with_paper, without]).split("\n\n")
     assert blocks[0].startswith("**Chapter 07 · NADE** (full profile, cpu;")
-    assert blocks[1].splitlines()[0] == "| quantity | ours | paper | paper source |"
+    assert blocks[1].splitlines()[0] == "| quantity | ours | reference | source |"
     assert blocks[1].splitlines()[2:] == ["| a | 1 | – | – |", "| b | 2.5 | 3 | – |"]
     assert blocks[3].splitlines()[0] == "| quantity | ours |"
     assert blocks[3].splitlines()[2] == "| return | -150 |"

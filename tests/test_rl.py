@@ -193,3 +193,34 @@ def test_a2c_learns_cartpole_quickly():
     _, history = rl.train_actor_critic(config, seed=0, progress=False)
     assert max(history.eval_returns[1:]) >= 150  # a random policy scores about 22
     assert history.episode_returns and set(history.seconds) == {"env", "network", "rest"}
+
+
+def test_categorical_sampling_follows_the_softmax():
+    torch.manual_seed(0)
+    policy = CategoricalPolicy(2, 3, hidden=(4,))
+    with torch.no_grad():
+        policy.logits[-1].bias.copy_(torch.tensor([1.0, 0.0, -1.0]))
+        policy.logits[-1].weight.zero_()
+        obs = torch.zeros(100_000, 2)
+        freq = torch.bincount(policy.act(obs), minlength=3).float() / len(obs)
+        expected = policy.dist(obs[:1]).probs[0]
+    assert (freq - expected).abs().max() < 0.01
+
+
+def test_flattened_parameters_share_storage_with_the_module():
+    from f2p.rl.actor_critic import flatten_parameters
+    from f2p.rl.networks import ValueCritic
+
+    torch.manual_seed(0)
+    model, reference = ValueCritic(4, (8,)), ValueCritic(4, (8,))
+    reference.load_state_dict(model.state_dict())
+    flat, grad = flatten_parameters(model)
+    x = torch.randn(5, 4)
+    model(x).sum().backward()
+    reference(x).sum().backward()
+    torch.testing.assert_close(
+        grad, torch.cat([p.grad.reshape(-1) for p in reference.parameters()])
+    )
+    with torch.no_grad():
+        flat.add_(1.0)
+    torch.testing.assert_close(model.net[0].weight, reference.net[0].weight + 1)

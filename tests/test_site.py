@@ -142,6 +142,7 @@ PAGES = [
     "book/bibliography.html",
     "book/results.html",
     "chapters/07_autoregressive/autoregressive.html",
+    "chapters/08_actor_critic/actor_critic.html",
 ]
 
 

@@ -6,10 +6,11 @@ One file per benchmark, for example ``benchmarks/results/ch07_nade.json``::
     {"chapter": "07", "benchmark": "NADE on binarised MNIST",
      "command": "python benchmarks/ch07_nade.py --profile full",
      "profile": "full", "device": "NVIDIA H100",
-     "rows": [{"quantity": "test NLL (nats)", "ours": 88.9, "paper": 88.86,
-               "paper_source": "Larochelle and Murray 2011, table 2"}]}
+     "rows": [{"quantity": "test NLL (nats)", "ours": 88.9, "reference": 88.86,
+               "reference_source": "Larochelle and Murray (2011)"}]}
 
-``paper`` and ``paper_source`` are optional in a row; everything else is required.
+``reference`` (the paper's figure, or a reference implementation's measured in the same run) and
+``reference_source`` are optional in a row; everything else is required.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ FIELDS: dict[str, type] = {
     "rows": list,
 }
 ROW_FIELDS: dict[str, tuple[type, ...]] = {"quantity": (str,), "ours": (int, float)}
-OPTIONAL_ROW_FIELDS: dict[str, tuple[type, ...]] = {"paper": (int, float), "paper_source": (str,)}
+OPTIONAL_ROW_FIELDS: dict[str, tuple[type, ...]] = {
+    "reference": (int, float),
+    "reference_source": (str,),
+}
 
 
 def validate(result: Any, where: str = "result") -> dict[str, Any]:
@@ -105,13 +109,13 @@ def _fmt(value: float | int | None) -> str:
 
 def to_markdown(results: list[dict[str, Any]]) -> str:
     """Markdown for the results page: per benchmark, a header line and a table of its quantities,
-    ours beside the paper's where the file gives one."""
+    ours beside the reference where the file gives one."""
     if not results:
         return "*No benchmark results yet: chapters add them as their benchmarks run.*"
     blocks = []
     for r in results:
-        with_paper = any("paper" in row for row in r["rows"])
-        header = ["quantity", "ours"] + (["paper", "paper source"] if with_paper else [])
+        with_reference = any("reference" in row for row in r["rows"])
+        header = ["quantity", "ours"] + (["reference", "source"] if with_reference else [])
         lines = [
             f"**Chapter {r['chapter']} · {r['benchmark']}** ({r['profile']} profile, {r['device']};"
             f" `{r['command']}`)",
@@ -121,8 +125,8 @@ def to_markdown(results: list[dict[str, Any]]) -> str:
         ]
         for row in r["rows"]:
             cells = [row["quantity"], _fmt(row["ours"])]
-            if with_paper:
-                cells += [_fmt(row.get("paper")), row.get("paper_source", "–")]
+            if with_reference:
+                cells += [_fmt(row.get("reference")), row.get("reference_source", "–")]
             lines.append("| " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

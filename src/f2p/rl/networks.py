@@ -45,7 +45,21 @@ class CategoricalPolicy(nn.Module):
         return Categorical(logits=self.logits(obs))
 
     def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
-        return self.logits(obs).argmax(-1) if deterministic else self.dist(obs).sample()
+        """Sample a ~ pi(.|s) (or take the most likely action), without building a distribution
+        object: on small networks that object costs as much as the network itself."""
+        logits = self.logits(obs)
+        if deterministic:
+            return logits.argmax(-1)
+        # Gumbel-max: argmax(logits + G) with G = -log(E), E ~ Exp(1), is a draw from softmax
+        return (logits - torch.empty_like(logits).exponential_().log()).argmax(-1)
+
+    def log_prob_entropy(
+        self, obs: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log pi(a|s) for the given actions, and the entropy of pi(.|s)."""
+        log_p = torch.log_softmax(self.logits(obs), -1)
+        log_prob = log_p.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        return log_prob, -(log_p.exp() * log_p).sum(-1)
 
 
 class GaussianPolicy(nn.Module):
@@ -60,7 +74,18 @@ class GaussianPolicy(nn.Module):
         return Independent(Normal(self.mean(obs), self.log_std.exp()), 1)
 
     def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
-        return self.mean(obs) if deterministic else self.dist(obs).sample()
+        mean = self.mean(obs)
+        return mean if deterministic else mean + self.log_std.exp() * torch.randn_like(mean)
+
+    def log_prob_entropy(
+        self, obs: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log pi(a|s), summed over action dimensions, and the entropy of pi(.|s)."""
+        mean, log_std = self.mean(obs), self.log_std
+        z = (actions - mean) / log_std.exp()
+        log_prob = (-0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        entropy = (log_std + 0.5 * math.log(2 * math.pi * math.e)).sum().expand(len(obs))
+        return log_prob, entropy
 
 
 class ValueCritic(nn.Module):

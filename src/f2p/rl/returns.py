@@ -51,12 +51,12 @@ def gae(
         raise ValueError(
             f"gae expects five (T, N) tensors of one shape, got {sorted(map(tuple, shapes))}"
         )
-    not_terminal, not_end = 1.0 - terminated.float(), 1.0 - episode_end.float()
-    advantages = torch.zeros_like(rewards)
+    deltas = rewards + gamma * (1.0 - terminated.float()) * next_values - values
+    decay = gamma * lam * (1.0 - episode_end.float())  # 0 where an episode ended
+    advantages = torch.empty_like(rewards)
     running = torch.zeros_like(rewards[0])
     for t in reversed(range(len(rewards))):
-        delta = rewards[t] + gamma * not_terminal[t] * next_values[t] - values[t]
-        running = delta + gamma * lam * not_end[t] * running
+        running = torch.addcmul(deltas[t], decay[t], running)
         advantages[t] = running
     return advantages
 

@@ -1,0 +1,202 @@
+"""Chapter 08 benchmark: our A2C against Stable-Baselines3's A2C on CartPole-v1.
+
+Same hyperparameters (RL Zoo's for A2C on CartPole-v1: 8 environments, 5 steps per update,
+RMSprop 7e-4, gamma 0.99, lambda 1, no entropy bonus, value coefficient 0.5, gradient norm 0.5,
+separate 64-64 tanh actor and critic), same seeds and step budget, one torch thread each, run
+alternately in one process. Both are evaluated the same way (``f2p.rl.evaluate``: the greedy
+policy, 10 episodes on a separate seeded environment, every 10,000 steps) and evaluation time is
+excluded from the training wall-clock.
+
+Reported per seed and as medians: environment steps and training seconds until the return is
+*sustained* >= 475 (the first evaluation after which every later one stays >= 475), the final
+return, steps per second, and the time split (environments / network passes and updates / the
+rest). Needs the ``bench`` extra (``pip install -e '.[bench]'``); writes
+``benchmarks/results/ch08_a2c_vs_sb3.json``.
+
+    python benchmarks/ch08_a2c_vs_sb3.py                  # 5 seeds, 500,000 steps each
+    python benchmarks/ch08_a2c_vs_sb3.py --seeds 0 --steps 20000 --out smoke.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import f2p
+from f2p import rl
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ch08_a2c_vs_sb3.json"
+THRESHOLD = 475.0
+SB3 = "Stable-Baselines3 A2C, same run"
+
+
+def timed(fn, totals: dict[str, float], key: str):
+    """Wrap ``fn`` so that its run time is added to ``totals[key]``."""
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[key] += time.perf_counter() - start
+
+    return wrapper
+
+
+def run_ours(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
+    config = rl.ActorCriticConfig(total_steps=steps, eval_every=eval_every, eval_episodes=episodes)
+    _, h = rl.train_actor_critic(config, seed=seed, progress=False)
+    return summarise(h.eval_steps, h.eval_returns, h.train_seconds, dict(h.seconds), steps)
+
+
+def run_sb3(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    totals = {"env": 0.0, "network": 0.0}
+    envs = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
+    envs.step_wait = timed(envs.step_wait, totals, "env")
+    model = A2C("MlpPolicy", envs, seed=seed, device="cpu", verbose=0)  # SB3 defaults = RL Zoo's
+    model.policy.forward = timed(model.policy.forward, totals, "network")
+    model.train = timed(model.train, totals, "network")
+    log = {"steps": [], "returns": [], "train_seconds": [], "eval_seconds": 0.0, "next": 0}
+
+    def act(obs: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(model.predict(obs.cpu().numpy(), deterministic=True)[0])
+
+    def evaluate_now(num_steps: int) -> None:
+        start = time.perf_counter()
+        log["steps"].append(num_steps)
+        log["returns"].append(
+            float(np.mean(rl.evaluate(act, "CartPole-v1", episodes, seed + 10_000)))
+        )
+        log["train_seconds"].append(start - log["start"] - log["eval_seconds"])
+        log["eval_seconds"] += time.perf_counter() - start
+
+    class Evaluation(BaseCallback):
+        def _on_training_start(self) -> None:
+            log["start"] = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= log["next"]:
+                evaluate_now(self.num_timesteps)
+                log["next"] += eval_every
+            return True
+
+    model.learn(steps, callback=Evaluation())
+    total = time.perf_counter() - log["start"] - log["eval_seconds"]
+    evaluate_now(model.num_timesteps)
+    log["train_seconds"][-1] = total
+    seconds = {**totals, "rest": total - totals["env"] - totals["network"]}
+    return summarise(log["steps"], log["returns"], log["train_seconds"], seconds, steps)
+
+
+def summarise(steps, returns, train_seconds, seconds, budget) -> dict:
+    i = rl.sustained_index(returns, THRESHOLD)
+    total = train_seconds[-1]
+    return {
+        "steps_to_sustained": steps[i] if i is not None else None,
+        "seconds_to_sustained": train_seconds[i] if i is not None else None,
+        "final_return": returns[-1],
+        "steps_per_second": budget / total,
+        "train_seconds": total,
+        "split": {k: v / total for k, v in seconds.items()},
+    }
+
+
+def median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, default=500_000)
+    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    f2p.utils.set_threads(1)
+    runs: dict[str, list[dict]] = {"ours": [], "sb3": []}
+    for seed in args.seeds:
+        for name, run in (("ours", run_ours), ("sb3", run_sb3)):  # alternate, same seed
+            result = run(seed, args.steps, args.eval_every, args.eval_episodes)
+            runs[name].append(result)
+            split = ", ".join(f"{k} {100 * v:.0f}%" for k, v in result["split"].items())
+            seconds = result["seconds_to_sustained"]
+            print(
+                f"seed {seed} {name:>4}: sustained >= {THRESHOLD:.0f} from "
+                f"{result['steps_to_sustained']} steps / "
+                f"{'-' if seconds is None else f'{seconds:.1f}'} s, "
+                f"final {result['final_return']:.0f}, "
+                f"{result['steps_per_second']:,.0f} steps/s ({split})",
+                flush=True,
+            )
+    rows = []
+
+    def add(quantity: str, key: str, fmt=float) -> None:
+        ours, sb3 = median(r[key] for r in runs["ours"]), median(r[key] for r in runs["sb3"])
+        if ours is None:
+            return
+        row = {"quantity": quantity, "ours": round(fmt(ours), 2)}
+        if sb3 is not None:
+            row.update(reference=round(fmt(sb3), 2), reference_source=SB3)
+        rows.append(row)
+
+    add("median training seconds to sustained return >= 475", "seconds_to_sustained")
+    add("median environment steps to sustained return >= 475", "steps_to_sustained")
+    add("median final evaluation return", "final_return")
+    add("median environment steps per second (training)", "steps_per_second")
+    for part in ("env", "network", "rest"):
+        ours = median(r["split"][part] for r in runs["ours"])
+        sb3 = median(r["split"][part] for r in runs["sb3"])
+        rows.append(
+            {
+                "quantity": f"share of training time: {part}",
+                "ours": round(ours, 3),
+                "reference": round(sb3, 3),
+                "reference_source": SB3,
+            }
+        )
+    for name in ("ours", "sb3"):
+        rows.append(
+            {
+                "quantity": f"seeds sustained >= 475 ({name}, of {len(args.seeds)})",
+                "ours": sum(r["steps_to_sustained"] is not None for r in runs[name]),
+            }
+        )
+    seconds = [median(r["seconds_to_sustained"] for r in runs[n]) for n in ("ours", "sb3")]
+    if None not in seconds:
+        rows.append(
+            {
+                "quantity": "training wall-clock to sustained 475, ours / SB3",
+                "ours": round(seconds[0] / seconds[1], 3),
+            }
+        )
+        print(
+            f"median wall-clock to sustained 475: ours {seconds[0]:.1f} s, "
+            f"SB3 {seconds[1]:.1f} s, ratio {seconds[0] / seconds[1]:.2f}"
+        )
+    f2p.results.write(
+        args.out,
+        {
+            "chapter": "08",
+            "benchmark": f"A2C on CartPole-v1 vs Stable-Baselines3, {len(args.seeds)} seeds, "
+            f"{args.steps:,} steps",
+            "command": "python benchmarks/ch08_a2c_vs_sb3.py",
+            "profile": "full",
+            "device": "cpu, 1 torch thread",
+            "rows": rows,
+        },
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
