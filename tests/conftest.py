@@ -1,6 +1,13 @@
-"""Report the run time of each notebook at the end of the session."""
+"""Session set-up: one torch thread per test process; notebook run times reported at the end."""
 
 from __future__ import annotations
+
+import torch
+
+# pytest-xdist runs two test processes on the two cores: small models run several times slower
+# when each process also asks for two threads (measured here: tests/test_rl.py took 6 s alone
+# and 117 s beside another busy process).
+torch.set_num_threads(1)
 
 _notebook_times: dict[str, float] = {}
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import gymnasium as gym
 import numpy as np
@@ -29,8 +30,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from f2p.rl.envs import check_action_space, make_vec_env
-from f2p.rl.evaluate import evaluate
+from f2p.rl.envs import bootstrap_observations, check_action_space, finished_returns, make_vec_env
+from f2p.rl.evaluate import EvaluationClock
 from f2p.rl.networks import DiscreteQCritic, ValueCritic, policy_for
 from f2p.rl.returns import gae
 
@@ -99,6 +100,12 @@ class History:
     )
     """training time split: stepping environments, network passes and updates, the rest"""
 
+    def record_episodes(self, step: int, info: dict) -> None:
+        """Add the returns of the episodes that finished at environment step ``step``."""
+        for episode_return in finished_returns(info):
+            self.episode_steps.append(step)
+            self.episode_returns.append(episode_return)
+
 
 class ActorCritic(nn.Module):
     """An actor and a separate critic, both MLPs."""
@@ -153,30 +160,16 @@ def train_actor_critic(
     updates = -(-config.total_steps // (n * T))
     obs, _ = envs.reset(seed=seed)
     timers = history.seconds
-    start, eval_seconds, next_eval = time.perf_counter(), 0.0, 0
-    bar = tqdm(
-        range(updates),
-        desc=f"{'A2C' if config.critic == 'value' else 'QAC'} {config.env_id}",
-        disable=not progress,
+    clock = EvaluationClock(
+        config.env_id, config.eval_every, config.eval_episodes, seed, device, history
     )
+    greedy = partial(agent.actor.act, deterministic=True)
+    name = "A2C" if config.critic == "value" else "QAC"
+    bar = tqdm(range(updates), desc=f"{name} {config.env_id}", disable=not progress)
     for update in bar:
-        steps = update * n * T
-        if config.eval_every and steps >= next_eval:
-            eval_start = time.perf_counter()
-            returns = evaluate(
-                lambda o: agent.actor.act(o, deterministic=True),
-                config.env_id,
-                config.eval_episodes,
-                seed + 10_000,
-                device,
-            )
-            history.eval_steps.append(steps)
-            history.eval_returns.append(float(np.mean(returns)))
-            history.train_seconds.append(eval_start - start - eval_seconds)
-            eval_seconds += time.perf_counter() - eval_start
-            next_eval += config.eval_every
+        if clock.maybe_evaluate(update * n * T, greedy):
             bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
-        batch = _collect(envs, agent, obs, T, device, history, steps, timers)
+        batch = _collect(envs, agent, obs, T, device, history, update * n * T, timers)
         obs = batch.pop("last_obs")
         tick = time.perf_counter()
         loss = _loss(agent, batch, config)
@@ -185,19 +178,8 @@ def train_actor_critic(
         nn.utils.clip_grad_norm_(flat, config.max_grad_norm)
         optimizer.step()
         timers["network"] += time.perf_counter() - tick
-    total = time.perf_counter() - start - eval_seconds
+    total = clock.finish(updates * n * T, greedy)
     timers["rest"] = total - timers["env"] - timers["network"]
-    if config.eval_every:
-        returns = evaluate(
-            lambda o: agent.actor.act(o, deterministic=True),
-            config.env_id,
-            config.eval_episodes,
-            seed + 10_000,
-            device,
-        )
-        history.eval_steps.append(updates * n * T)
-        history.eval_returns.append(float(np.mean(returns)))
-        history.train_seconds.append(total)
     envs.close()
     return agent, history
 
@@ -216,13 +198,8 @@ def _collect(envs, agent, obs, T, device, history, step0, timers) -> dict[str, t
         next_obs, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
         timers["env"] += time.perf_counter() - tock
         ended = terminated | truncated
-        value_obs = next_obs.copy()
-        if ended.any():  # same-step autoreset: the finished episode's last state is in final_obs
-            for i in np.flatnonzero(ended):
-                value_obs[i] = info["final_obs"][i]
-            for i in np.flatnonzero(info["_episode"]):
-                history.episode_steps.append(step0 + (t + 1) * envs.num_envs)
-                history.episode_returns.append(float(info["episode"]["r"][i]))
+        value_obs = bootstrap_observations(next_obs, ended, info)
+        history.record_episodes(step0 + (t + 1) * envs.num_envs, info)
         for key, value in zip(
             keys, (obs, action.cpu().numpy(), reward, terminated, ended, value_obs), strict=True
         ):

@@ -18,13 +18,12 @@ import time
 from dataclasses import dataclass
 
 import gymnasium as gym
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from f2p.rl.actor_critic import History
-from f2p.rl.envs import check_action_space, make_vec_env
-from f2p.rl.evaluate import evaluate
+from f2p.rl.envs import bootstrap_observations, check_action_space, make_vec_env
+from f2p.rl.evaluate import EvaluationClock
 from f2p.rl.networks import ContinuousQCritic, DeterministicPolicy
 from f2p.rl.replay import ReplayBuffer
 
@@ -95,23 +94,13 @@ def train_deterministic_ac(
     timers = history.seconds
     obs, _ = envs.reset(seed=seed)
     updates = -(-config.total_steps // config.num_envs)
-    start, eval_seconds, next_eval = time.perf_counter(), 0.0, 0
+    clock = EvaluationClock(
+        config.env_id, config.eval_every, config.eval_episodes, seed, device, history
+    )
     bar = tqdm(range(updates), desc=f"deterministic AC {config.env_id}", disable=not progress)
     for update in bar:
         steps = update * config.num_envs
-        if config.eval_every and steps >= next_eval:
-            eval_start = time.perf_counter()
-            history.eval_steps.append(steps)
-            history.eval_returns.append(
-                float(
-                    np.mean(
-                        evaluate(actor, config.env_id, config.eval_episodes, seed + 10_000, device)
-                    )
-                )
-            )
-            history.train_seconds.append(eval_start - start - eval_seconds)
-            eval_seconds += time.perf_counter() - eval_start
-            next_eval += config.eval_every
+        if clock.maybe_evaluate(steps, actor):
             bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
         tick = time.perf_counter()
         s = torch.as_tensor(obs, dtype=torch.float32, device=device)
@@ -121,13 +110,8 @@ def train_deterministic_ac(
         tock = time.perf_counter()
         next_obs, reward, terminated, truncated, info = envs.step(a.cpu().numpy())
         timers["env"] += time.perf_counter() - tock
-        ended = terminated | truncated
-        value_obs = next_obs.copy()
-        for i in np.flatnonzero(ended):
-            value_obs[i] = info["final_obs"][i]
-        for i in np.flatnonzero(info.get("_episode", np.zeros(0, bool))):
-            history.episode_steps.append(steps + config.num_envs)
-            history.episode_returns.append(float(info["episode"]["r"][i]))
+        value_obs = bootstrap_observations(next_obs, terminated | truncated, info)
+        history.record_episodes(steps + config.num_envs, info)
         obs = next_obs
         tick2 = time.perf_counter()
         transitions = (s, a, reward, value_obs, terminated)
@@ -151,15 +135,7 @@ def train_deterministic_ac(
         actor_loss.backward()
         actor_opt.step()
         timers["network"] += (tock - tick) + (time.perf_counter() - tick2)
-    total = time.perf_counter() - start - eval_seconds
+    total = clock.finish(updates * config.num_envs, actor)
     timers["rest"] = total - timers["env"] - timers["network"]
-    if config.eval_every:
-        history.eval_steps.append(updates * config.num_envs)
-        history.eval_returns.append(
-            float(
-                np.mean(evaluate(actor, config.env_id, config.eval_episodes, seed + 10_000, device))
-            )
-        )
-        history.train_seconds.append(total)
     envs.close()
     return actor, history

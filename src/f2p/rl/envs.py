@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 import gymnasium as gym
+import numpy as np
 
 
 def check_env_id(env_id: str) -> str:
@@ -55,3 +56,20 @@ def check_action_space(space: gym.Space, supported: tuple[type, ...], method: st
     if not isinstance(space, supported):
         names = " or ".join(s.__name__ for s in supported)
         raise ValueError(f"{method} needs a {names} action space, got {space}")
+
+
+def bootstrap_observations(next_obs: np.ndarray, ended: np.ndarray, info: dict) -> np.ndarray:
+    """The state after each step, for bootstrapping: ``next_obs``, except that a sub-environment
+    that just finished an episode (and was reset in the same step) contributes the last state of
+    that episode, from ``info["final_obs"]``."""
+    out = next_obs.copy()
+    for i in np.flatnonzero(ended):
+        out[i] = info["final_obs"][i]
+    return out
+
+
+def finished_returns(info: dict) -> list[float]:
+    """Undiscounted returns of the episodes that finished in this step (RecordEpisodeStatistics)."""
+    if "_episode" not in info:
+        return []
+    return [float(info["episode"]["r"][i]) for i in np.flatnonzero(info["_episode"])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -52,3 +53,44 @@ def sustained_index(returns: list[float], threshold: float) -> int | None:
         if above[i:].all():
             return i
     return None
+
+
+class EvaluationClock:
+    """Evaluate every ``every`` environment steps, keeping evaluation out of the training clock.
+
+    Writes into ``history`` (an ``f2p.rl.actor_critic.History``): the steps, mean returns, and the
+    training seconds elapsed at each evaluation.
+    """
+
+    def __init__(self, env_id: str, every: int, episodes: int, seed: int, device, history) -> None:
+        self.env_id, self.every, self.episodes = env_id, every, episodes
+        self.seed, self.device, self.history = seed + 10_000, device, history
+        self.start, self.eval_seconds, self.next = time.perf_counter(), 0.0, 0
+
+    def training_seconds(self) -> float:
+        return time.perf_counter() - self.start - self.eval_seconds
+
+    def maybe_evaluate(self, steps: int, act: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+        """Evaluate ``act`` if ``steps`` reached the next evaluation point; say whether it did."""
+        if not self.every or steps < self.next:
+            return False
+        self.next += self.every
+        self._evaluate(steps, act)
+        return True
+
+    def finish(self, steps: int, act: Callable[[torch.Tensor], torch.Tensor]) -> float:
+        """The last evaluation (if evaluating at all); returns the total training seconds."""
+        total = self.training_seconds()
+        if self.every:
+            self._evaluate(steps, act, total)
+        return total
+
+    def _evaluate(self, steps: int, act, seconds: float | None = None) -> None:
+        tick = time.perf_counter()
+        h = self.history
+        h.train_seconds.append(self.training_seconds() if seconds is None else seconds)
+        h.eval_steps.append(steps)
+        h.eval_returns.append(
+            float(np.mean(evaluate(act, self.env_id, self.episodes, self.seed, self.device)))
+        )
+        self.eval_seconds += time.perf_counter() - tick
