@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from notebooks import CHAPTERS, ROOT, chapter_notebooks, execute, is_myst_notebook
+from notebooks import CHAPTERS, ROOT, chapter_notebooks, execute, is_myst_notebook, read_notebook
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 NOTEBOOK_HEADER = """---
@@ -50,6 +50,14 @@ def test_every_chapter_page_with_code_is_an_executed_notebook():
             assert is_myst_notebook(page), f"{page} has code cells but no kernelspec front matter"
             assert "format_name: myst" in text.split("\n---", 1)[0], f"{page}: not jupytext MyST"
     assert chapter_notebooks()
+
+
+@pytest.mark.parametrize("page", chapter_notebooks(), ids=lambda p: p.name)
+def test_every_code_cell_in_the_source_is_parsed_as_code(page):
+    """A fence the parser does not close (e.g. a backtick in a directive's title) silently turns
+    the code cells after it into text, which would then never run."""
+    parsed = sum(cell.cell_type == "code" for cell in read_notebook(page).cells)
+    assert parsed == page.read_text(encoding="utf-8").count("```{code-cell}"), page
 
 
 def test_network_guard_catches_a_notebook_that_connects(tmp_path):

@@ -169,3 +169,18 @@ def gae(candidate: Callable[..., torch.Tensor]) -> None:
     from f2p.rl.returns import gae as reference
 
     check_function(candidate, reference, _gae_inputs, name="gae", trials=20)
+
+
+def _td3_inputs(gen: torch.Generator) -> tuple:
+    n = int(torch.randint(1, 9, (1,), generator=gen))
+    rewards, q1, q2 = (torch.randn(n, generator=gen) for _ in range(3))
+    terminated = torch.rand(n, generator=gen) < 0.3
+    return rewards, terminated, q1, q2, float(0.9 + 0.1 * torch.rand(1, generator=gen))
+
+
+def td3_target(candidate: Callable[..., torch.Tensor]) -> None:
+    """Chapter 09 exercise: TD3's clipped double-Q target,
+    ``candidate(rewards, terminated, next_q1, next_q2, gamma)``."""
+    from f2p.rl.ddpg import td3_target as reference
+
+    check_function(candidate, reference, _td3_inputs, name="td3_target", trials=20)

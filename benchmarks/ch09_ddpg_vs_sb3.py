@@ -1,0 +1,249 @@
+"""Chapter 09 benchmark: our DDPG against Stable-Baselines3's DDPG on Pendulum-v1.
+
+Same hyperparameters (RL Zoo's for DDPG on Pendulum-v1: 20,000 steps, 10,000 uniformly random
+warm-up steps, gamma 0.98, buffer 200,000, Gaussian noise 0.1, Adam 1e-3, [400, 300] ReLU
+networks with the action at the critic's input, batch 256, tau 0.005, one update per step), same
+seeds and budget, one torch thread each, alternating in one process; both evaluated by
+``f2p.rl.evaluate`` (greedy policy, 10 episodes, every 1,000 steps), evaluation excluded from
+the training wall-clock.
+
+Reported per seed and as medians: steps and training seconds until the return is sustained
+>= -200, final return, learning steps per second, and the cost of one gradient update beside its
+floor: the bare forward and backward passes of the same networks on the same batch (no sampling,
+optimiser or target updates). Needs the ``bench`` extra; writes
+``benchmarks/results/ch09_ddpg_vs_sb3.json``.
+
+    python benchmarks/ch09_ddpg_vs_sb3.py                 # 3 seeds
+    python benchmarks/ch09_ddpg_vs_sb3.py --seeds 0 --steps 1500 --warmup 1000 --out smoke.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import f2p
+from f2p import rl
+from f2p.rl import ddpg
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ch09_ddpg_vs_sb3.json"
+THRESHOLD = -200.0
+SB3 = "Stable-Baselines3 DDPG, same run"
+
+
+def config(args) -> ddpg.DDPGConfig:
+    return ddpg.DDPGConfig(
+        total_steps=args.steps,
+        learning_starts=args.warmup,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+    )
+
+
+def run_ours(seed: int, args) -> dict:
+    _, h = ddpg.train_ddpg(config(args), seed=seed, progress=False)
+    return summarise(h.eval_steps, h.eval_returns, h.train_seconds, h.seconds, args)
+
+
+def run_sb3(seed: int, args) -> dict:
+    import gymnasium as gym
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    c = config(args)
+    totals = {"env": 0.0, "network": 0.0}
+    model = DDPG(
+        "MlpPolicy",
+        gym.make("Pendulum-v1"),
+        learning_starts=c.learning_starts,
+        gamma=c.gamma,
+        buffer_size=c.buffer_size,
+        learning_rate=c.actor_lr,
+        batch_size=c.batch_size,
+        tau=c.tau,
+        action_noise=NormalActionNoise(np.zeros(1), c.noise_scale * np.ones(1)),
+        policy_kwargs=dict(net_arch=list(c.hidden)),
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
+    model.env.step_wait = timed(model.env.step_wait, totals, "env")
+    model.train = timed(model.train, totals, "network")
+    log = {"steps": [], "returns": [], "train_seconds": [], "eval_seconds": 0.0, "next": 0}
+
+    def act(obs: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(model.predict(obs.cpu().numpy(), deterministic=True)[0])
+
+    def evaluate_now(steps: int) -> None:
+        start = time.perf_counter()
+        log["steps"].append(steps)
+        returns = rl.evaluate(act, "Pendulum-v1", c.eval_episodes, seed + 10_000)
+        log["returns"].append(float(np.mean(returns)))
+        log["train_seconds"].append(start - log["start"] - log["eval_seconds"])
+        log["eval_seconds"] += time.perf_counter() - start
+
+    class Evaluation(BaseCallback):
+        def _on_training_start(self) -> None:
+            log["start"] = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps - 1 >= log["next"]:
+                evaluate_now(self.num_timesteps - 1)
+                log["next"] += c.eval_every
+            return True
+
+    model.learn(c.total_steps, callback=Evaluation())
+    total = time.perf_counter() - log["start"] - log["eval_seconds"]
+    evaluate_now(model.num_timesteps)
+    log["train_seconds"][-1] = total
+    seconds = {**totals, "rest": total - totals["env"] - totals["network"]}
+    return summarise(log["steps"], log["returns"], log["train_seconds"], seconds, args)
+
+
+def timed(fn, totals: dict[str, float], key: str):
+    def wrapper(*a, **kw):
+        start = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            totals[key] += time.perf_counter() - start
+
+    return wrapper
+
+
+def summarise(steps, returns, train_seconds, seconds, args) -> dict:
+    """Sustained-return point, final return, learning-phase speed and network share of a run."""
+    i = rl.sustained_index(returns, THRESHOLD)
+    total = train_seconds[-1]
+    w = next(k for k, step in enumerate(steps) if step >= args.warmup)  # learning starts here
+    return {
+        "steps_to_sustained": steps[i] if i is not None else None,
+        "seconds_to_sustained": train_seconds[i] if i is not None else None,
+        "final_return": returns[-1],
+        "learning_steps_per_second": (steps[-1] - steps[w]) / (total - train_seconds[w]),
+        "train_seconds": total,
+        "network_share": seconds["network"] / total,
+    }
+
+
+def update_cost(repeats: int = 200) -> dict[str, float]:
+    """Milliseconds per gradient update: ours in full, and the floor of its forward/backward."""
+    c = ddpg.DDPGConfig()
+    import gymnasium as gym
+
+    space = gym.spaces.Box(-2.0, 2.0, (1,))
+    agent = ddpg.DDPG(3, space, c)
+    flat = agent.flatten()
+    opt_a = torch.optim.Adam([flat["actor"][0]], lr=c.actor_lr)
+    opt_c = torch.optim.Adam([flat["critic"][0]], lr=c.critic_lr)
+    buffer = rl.ReplayBuffer(10_000, 3, 1)
+    n = 10_000
+    buffer.add(
+        torch.randn(n, 3), torch.rand(n, 1), torch.randn(n), torch.randn(n, 3), torch.zeros(n)
+    )
+    batch = buffer.sample(c.batch_size)
+    actor_params = list(agent.actor.parameters())
+
+    def floor() -> None:
+        ddpg.critic_loss(agent, batch, c.gamma).backward()
+        ddpg.actor_loss(agent, batch[0]).backward(inputs=actor_params)
+
+    def full() -> None:
+        b = buffer.sample(c.batch_size)
+        flat["critic"][1].zero_()
+        ddpg.critic_loss(agent, b, c.gamma).backward()
+        opt_c.step()
+        flat["actor"][1].zero_()
+        ddpg.actor_loss(agent, b[0]).backward(inputs=actor_params)
+        opt_a.step()
+        ddpg.soft_update(flat["actor_target"][0], flat["actor"][0], c.tau)
+        ddpg.soft_update(flat["critic_target"][0], flat["critic"][0], c.tau)
+
+    out = {}
+    for name, fn in (("floor", floor), ("full", full)):
+        for _ in range(20):
+            fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        out[name] = 1000 * (time.perf_counter() - start) / repeats
+    return out
+
+
+def median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--warmup", type=int, default=10_000)
+    parser.add_argument("--eval-every", type=int, default=1_000)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    f2p.utils.set_threads(1)
+    cost = update_cost()
+    print(f"one update: {cost['full']:.2f} ms; its forward/backward floor {cost['floor']:.2f} ms")
+    runs: dict[str, list[dict]] = {"ours": [], "sb3": []}
+    for seed in args.seeds:
+        for name, run in (("ours", run_ours), ("sb3", run_sb3)):
+            r = run(seed, args)
+            runs[name].append(r)
+            print(
+                f"seed {seed} {name:>4}: sustained >= {THRESHOLD:.0f} from "
+                f"{r['steps_to_sustained']} "
+                f"steps / {r['seconds_to_sustained']} s, final {r['final_return']:.0f}, "
+                f"{r['learning_steps_per_second']:.0f} learning steps/s, "
+                f"network {100 * r['network_share']:.0f}%",
+                flush=True,
+            )
+    rows = []
+    for quantity, key in (
+        ("median training seconds to sustained return >= -200", "seconds_to_sustained"),
+        ("median environment steps to sustained return >= -200", "steps_to_sustained"),
+        ("median final evaluation return", "final_return"),
+        ("median learning steps per second", "learning_steps_per_second"),
+        ("median share of training time in acting and updates", "network_share"),
+    ):
+        ours, sb3 = median(r[key] for r in runs["ours"]), median(r[key] for r in runs["sb3"])
+        if ours is not None:
+            row = {"quantity": quantity, "ours": round(ours, 3)}
+            if sb3 is not None:
+                row.update(reference=round(sb3, 3), reference_source=SB3)
+            rows.append(row)
+    for name in ("ours", "sb3"):
+        sustained = sum(r["steps_to_sustained"] is not None for r in runs[name])
+        rows.append(
+            {
+                "quantity": f"seeds sustained >= -200 ({name}, of {len(args.seeds)})",
+                "ours": sustained,
+            }
+        )
+    rows.append({"quantity": "one gradient update, ours (ms)", "ours": round(cost["full"], 2)})
+    rows.append({"quantity": "its forward/backward floor (ms)", "ours": round(cost["floor"], 2)})
+    rows.append({"quantity": "update / floor", "ours": round(cost["full"] / cost["floor"], 3)})
+    f2p.results.write(
+        args.out,
+        {
+            "chapter": "09",
+            "benchmark": f"DDPG on Pendulum-v1 vs Stable-Baselines3, {len(args.seeds)} seeds, "
+            f"{args.steps:,} steps",
+            "command": "python benchmarks/ch09_ddpg_vs_sb3.py",
+            "profile": "full",
+            "device": "cpu, 1 torch thread",
+            "rows": rows,
+        },
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

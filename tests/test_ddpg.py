@@ -1,0 +1,124 @@
+"""f2p.rl.ddpg: soft updates, OU noise, the deterministic policy gradient, bounds, a short run."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from f2p import checks
+from f2p.rl import ddpg
+
+SPACE = gym.spaces.Box(
+    np.array([-2.0, 0.0], dtype=np.float32), np.array([2.0, 1.0], dtype=np.float32)
+)
+
+
+def test_soft_update_is_exact():
+    target, source = torch.randn(50, dtype=torch.float64), torch.randn(50, dtype=torch.float64)
+    expected = 0.01 * source + 0.99 * target
+    ddpg.soft_update(target, source, 0.01)
+    torch.testing.assert_close(target, expected, rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="tau"):
+        ddpg.soft_update(target, source, 0.0)
+
+
+def test_ou_noise_mean_reversion_matches_its_autocorrelation():
+    theta = 0.15
+    noise = ddpg.OUNoise(1, theta=theta, sigma=0.2, seed=0)
+    x = np.array([noise()[0] for _ in range(200_000)])
+    for lag in (1, 5, 10):
+        empirical = np.corrcoef(x[:-lag], x[lag:])[0, 1]
+        assert empirical == pytest.approx((1 - theta) ** lag, abs=0.02)
+    stationary_std = 0.2 / np.sqrt(1 - (1 - theta) ** 2)  # AR(1) with coefficient 1 - theta
+    assert x.std() == pytest.approx(stationary_std, rel=0.05)
+    with pytest.raises(ValueError, match="theta"):
+        ddpg.OUNoise(1, theta=0.0)
+
+
+@pytest.mark.parametrize("action_layer", [1, 2])
+def test_actor_gradient_is_the_chain_rule_through_the_critic(action_layer):
+    """grad_theta [-Q(s, mu(s))] = -grad_a Q(s, a)|_{a=mu(s)} . grad_theta mu(s)."""
+    torch.manual_seed(0)
+    config = ddpg.DDPGConfig(hidden=(5, 4), action_layer=action_layer)
+    agent = ddpg.DDPG(3, SPACE, config).double()
+    s = torch.randn(1, 3, dtype=torch.float64)
+    weight = agent.actor.net[0].weight
+    (by_autograd,) = torch.autograd.grad(ddpg.actor_loss(agent, s), weight)
+    a = agent.actor(s).detach().requires_grad_(True)
+    (dq_da,) = torch.autograd.grad(agent.critic(s, a).sum(), a)  # (1, 2)
+    dmu_dw = torch.autograd.functional.jacobian(
+        lambda w: _actor_with_weight(agent, s, w), weight.detach()
+    )
+    by_hand = -torch.einsum("ba,bahi->hi", dq_da, dmu_dw)
+    torch.testing.assert_close(by_autograd, by_hand)
+
+
+def _actor_with_weight(agent, s, w):
+    original = agent.actor.net[0].weight
+    try:
+        del agent.actor.net[0].weight
+        agent.actor.net[0].weight = w
+        return agent.actor(s)
+    finally:
+        agent.actor.net[0].weight = original
+
+
+def test_critic_takes_the_action_at_the_chosen_layer():
+    second = ddpg.DDPGCritic(3, 2, (8, 6), action_layer=2)
+    first = ddpg.DDPGCritic(3, 2, (8, 6), action_layer=1)
+    assert second.first[0].in_features == 3 and second.rest[0].in_features == 8 + 2
+    assert first.rest[0].in_features == 3 + 2
+    with pytest.raises(ValueError, match="action_layer"):
+        ddpg.DDPGCritic(3, 2, (8,), action_layer=3)
+
+
+def test_actions_stay_within_bounds():
+    actor = ddpg.DDPGActor(3, torch.tensor([-2.0, 0.0]), torch.tensor([2.0, 1.0]), (8,))
+    with torch.no_grad():
+        actor.net[-1].weight.mul_(1e4)
+        actions = actor(torch.randn(1000, 3) * 10)
+    assert torch.all(actions >= torch.tensor([-2.0, 0.0])) and torch.all(
+        actions <= torch.tensor([2.0, 1.0])
+    )
+
+
+def test_without_target_networks_the_targets_are_the_learned_networks():
+    agent = ddpg.DDPG(3, SPACE, ddpg.DDPGConfig(hidden=(4, 4), target_networks=False))
+    assert agent.actor_target is agent.actor and agent.critic_target is agent.critic
+    assert set(agent.flatten()) == {"actor", "critic"}
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="noise must be one of"):
+        ddpg.DDPGConfig(noise="pink")
+    with pytest.raises(ValueError, match="tau"):
+        ddpg.DDPGConfig(tau=1.5)
+    with pytest.raises(ValueError, match="DDPG needs a Box action space"):
+        ddpg.train_ddpg(ddpg.DDPGConfig(env_id="CartPole-v1"), progress=False)
+
+
+def test_td3_target_checker(capsys):
+    checks.td3_target(ddpg.td3_target)
+    assert "PASS td3_target" in capsys.readouterr().out
+
+    def max_instead_of_min(r, d, q1, q2, gamma):
+        return r + gamma * (1.0 - d.float()) * torch.maximum(q1, q2)
+
+    with pytest.raises(checks.CheckFailed):
+        checks.td3_target(max_instead_of_min)
+
+
+def test_a_short_run_improves_pendulum_well_above_random():
+    config = ddpg.DDPGConfig(
+        total_steps=5_000,
+        learning_starts=1_000,
+        hidden=(64, 64),
+        batch_size=128,
+        eval_every=1_000,
+        eval_episodes=3,
+    )
+    _, history = ddpg.train_ddpg(config, seed=0, progress=False)
+    assert history.eval_returns[0] < -800  # the untrained actor
+    assert max(history.eval_returns) > -400
