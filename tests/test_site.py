@@ -143,6 +143,7 @@ PAGES = [
     "book/results.html",
     "chapters/07_autoregressive/autoregressive.html",
     "chapters/08_actor_critic/actor_critic.html",
+    "chapters/09_ddpg/ddpg.html",
 ]
 
 
