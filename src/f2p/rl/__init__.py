@@ -5,6 +5,8 @@
 ``returns``       discounted returns, GAE, importance ratios
 ``actor_critic``  A2C and QAC (chapter 08)
 ``deterministic`` off-policy deterministic actor-critic (chapter 08, the bridge to DDPG)
+``ddpg``          DDPG: replay, target networks, OU/Gaussian exploration (chapter 09)
+``trpo``          conjugate gradient, Fisher-vector products, the trust-region step (chapter 10)
 ``gridworld``     a tabular grid world with exact values, tabular actor-critics (chapter 08)
 ``replay``        a uniform replay buffer
 ``evaluate``      deterministic evaluation on a separate seeded environment
