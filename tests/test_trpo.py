@@ -8,7 +8,12 @@ from torch.distributions import Categorical, kl_divergence
 
 from f2p.rl.actor_critic import flatten_parameters
 from f2p.rl.networks import CategoricalPolicy
-from f2p.rl.trpo import conjugate_gradient, fisher_vector_product, trust_region_step
+from f2p.rl.trpo import (
+    conjugate_gradient,
+    fisher_vector_product,
+    policy_objectives,
+    trust_region_step,
+)
 
 
 def random_spd(n: int, seed: int = 0) -> torch.Tensor:
@@ -82,16 +87,9 @@ def trpo_problem():
     actions = torch.randint(0, 4, (16,), generator=torch.Generator().manual_seed(3))
     advantages = torch.randn(16, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
-        old_logits = policy.logits(obs)
-        old_log_prob = torch.log_softmax(old_logits, -1).gather(-1, actions[:, None]).squeeze(-1)
-
-    def surrogate():
-        log_prob, _ = policy.log_prob_entropy(obs, actions)
-        return (torch.exp(log_prob - old_log_prob) * advantages).mean()
-
-    def mean_kl():
-        return kl_divergence(Categorical(logits=old_logits), policy.dist(obs)).mean()
-
+        old_dist = policy.dist(obs)
+        old_log_prob = old_dist.log_prob(actions)
+    surrogate, mean_kl = policy_objectives(policy, obs, actions, advantages, old_dist, old_log_prob)
     return policy, flat, surrogate, mean_kl
 
 
@@ -124,3 +122,14 @@ def test_bad_trust_region_settings_are_clear_errors():
         trust_region_step(flat, surrogate, mean_kl, list(policy.parameters()), 0.0)
     with pytest.raises(ValueError, match="damping"):
         trust_region_step(flat, surrogate, mean_kl, list(policy.parameters()), 0.01, damping=-0.1)
+
+
+def test_a_short_trpo_run_learns_cartpole_within_the_trust_region():
+    from f2p.rl.trpo import TRPOConfig, train_trpo
+
+    config = TRPOConfig(total_steps=12_000, eval_every=4_000, eval_episodes=5)
+    _, history, steps = train_trpo(config, seed=0, progress=False)
+    assert max(history.eval_returns[1:]) >= 200  # a random policy scores about 22
+    assert all(s.kl <= config.max_kl * (1 + 1e-6) for s in steps if s.accepted)
+    with pytest.raises(ValueError, match="max_kl"):
+        TRPOConfig(max_kl=0.0)

@@ -14,10 +14,25 @@ Fisher-vector products, computed by differentiating the KL twice (double back-pr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
+from torch.distributions import kl_divergence
+from tqdm.auto import tqdm
+
+from f2p.rl.actor_critic import (
+    ActorCritic,
+    ActorCriticConfig,
+    History,
+    _collect,
+    flatten_parameters,
+)
+from f2p.rl.envs import make_vec_env
+from f2p.rl.evaluate import EvaluationClock
+from f2p.rl.returns import gae
 
 Vector = torch.Tensor
 
@@ -129,3 +144,133 @@ def trust_region_step(
                 return StepResult(True, kl, improvement, fraction)
         flat_params.copy_(old)
     return StepResult(False, 0.0, 0.0, 0.0)
+
+
+@dataclass
+class TRPOConfig:
+    """Settings of :func:`train_trpo`."""
+
+    env_id: str = "CartPole-v1"
+    """a gymnasium id (Discrete or 1-D Box actions)"""
+    num_envs: int = 2
+    """parallel environments"""
+    n_steps: int = 512
+    """steps per environment between policy updates"""
+    total_steps: int = 100_000
+    """environment steps in all"""
+    gamma: float = 0.99
+    """discount factor"""
+    gae_lambda: float = 0.98
+    """GAE's lambda"""
+    max_kl: float = 0.01
+    """the trust region delta: mean KL(pi_old || pi_new) after each update is at most this"""
+    damping: float = 0.1
+    """added to the Fisher matrix in conjugate gradient"""
+    cg_iterations: int = 15
+    """conjugate-gradient iterations"""
+    critic_lr: float = 1e-3
+    """Adam learning rate of the value function"""
+    critic_epochs: int = 10
+    """passes of minibatch regression of V on the returns after each policy update"""
+    critic_batch: int = 128
+    """minibatch size of the critic's regression"""
+    hidden: tuple[int, ...] = (64, 64)
+    """hidden layer sizes of policy and value networks"""
+    eval_every: int = 10_000
+    """environment steps between evaluations (0: none)"""
+    eval_episodes: int = 10
+    """deterministic episodes per evaluation"""
+
+    def __post_init__(self) -> None:
+        if self.max_kl <= 0:
+            raise ValueError(f"max_kl (delta) must be > 0, got {self.max_kl}")
+        if self.damping < 0:
+            raise ValueError(f"damping must be >= 0, got {self.damping}")
+
+
+def policy_objectives(actor, s, a, adv, old_dist, old_log_prob):
+    """TRPO's surrogate E[pi/pi_old * A] and mean KL(pi_old || pi) on one batch, as closures
+    evaluated at the actor's current parameters."""
+
+    def surrogate() -> torch.Tensor:
+        log_prob, _ = actor.log_prob_entropy(s, a)
+        return (torch.exp(log_prob - old_log_prob) * adv).mean()
+
+    def mean_kl() -> torch.Tensor:
+        return kl_divergence(old_dist, actor.dist(s)).mean()
+
+    return surrogate, mean_kl
+
+
+def train_trpo(
+    config: TRPOConfig, seed: int = 0, device: torch.device | str = "cpu", progress: bool = True
+) -> tuple[ActorCritic, History, list[StepResult]]:
+    """Train TRPO with a GAE value critic; return the agent, its history and every step's result.
+
+    Each update: collect ``n_steps`` per environment, estimate advantages by GAE (normalised),
+    take one trust-region step on the policy, then regress V on the returns for a few epochs.
+    """
+    torch.manual_seed(seed)
+    envs = make_vec_env(config.env_id, config.num_envs, seed)
+    agent = ActorCritic(envs, ActorCriticConfig(env_id=config.env_id, hidden=config.hidden)).to(
+        device
+    )
+    flat_actor, _ = flatten_parameters(agent.actor)
+    actor_params = list(agent.actor.parameters())
+    critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=config.critic_lr)
+    history, results = History(), []
+    timers = history.seconds
+    clock = EvaluationClock(
+        config.env_id, config.eval_every, config.eval_episodes, seed, device, history
+    )
+    greedy = partial(agent.actor.act, deterministic=True)
+    obs, _ = envs.reset(seed=seed)
+    per_update = config.num_envs * config.n_steps
+    updates = -(-config.total_steps // per_update)
+    gen = torch.Generator().manual_seed(seed)
+    for update in tqdm(range(updates), desc=f"TRPO {config.env_id}", disable=not progress):
+        clock.maybe_evaluate(update * per_update, greedy)
+        b = _collect(envs, agent, obs, config.n_steps, device, history, update * per_update, timers)
+        obs = b.pop("last_obs")
+        tick = time.perf_counter()
+        with torch.no_grad():
+            values, next_values = agent.critic(b["obs"]), agent.critic(b["next_obs"])
+            advantages = gae(
+                b["rewards"],
+                values,
+                next_values,
+                b["terminated"],
+                b["ended"],
+                config.gamma,
+                config.gae_lambda,
+            )
+            returns = (advantages + values).reshape(-1)
+            s = b["obs"].reshape(len(returns), -1)
+            a = b["actions"].reshape(len(returns), -1).squeeze(-1)
+            adv = advantages.reshape(-1)
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            old_dist = agent.actor.dist(s)
+            old_log_prob = old_dist.log_prob(a)
+
+        surrogate, mean_kl = policy_objectives(agent.actor, s, a, adv, old_dist, old_log_prob)
+        step = trust_region_step(
+            flat_actor,
+            surrogate,
+            mean_kl,
+            actor_params,
+            config.max_kl,
+            config.damping,
+            config.cg_iterations,
+        )
+        results.append(step)
+        for _ in range(config.critic_epochs):
+            for idx in torch.randperm(len(returns), generator=gen).split(config.critic_batch):
+                loss = (agent.critic(s[idx]) - returns[idx]).pow(2).mean()
+                critic_opt.zero_grad()
+                loss.backward()
+                critic_opt.step()
+        timers["network"] += time.perf_counter() - tick
+    total = clock.finish(updates * per_update, greedy)
+    timers["rest"] = total - timers["env"] - timers["network"]
+    envs.close()
+    return agent, history, results
