@@ -20,11 +20,9 @@ rest). Needs the ``bench`` extra (``pip install -e '.[bench]'``); writes
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-import numpy as np
-import torch
+from sb3_harness import learn_with_evaluation, median, timed
 
 import f2p
 from f2p import rl
@@ -32,19 +30,6 @@ from f2p import rl
 RESULTS = Path(__file__).resolve().parent / "results" / "ch08_a2c_vs_sb3.json"
 THRESHOLD = 475.0
 SB3 = "Stable-Baselines3 A2C, same run"
-
-
-def timed(fn, totals: dict[str, float], key: str):
-    """Wrap ``fn`` so that its run time is added to ``totals[key]``."""
-
-    def wrapper(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            totals[key] += time.perf_counter() - start
-
-    return wrapper
 
 
 def run_ours(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
@@ -55,7 +40,6 @@ def run_ours(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
 
 def run_sb3(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
     from stable_baselines3 import A2C
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
     totals = {"env": 0.0, "network": 0.0}
@@ -64,36 +48,11 @@ def run_sb3(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
     model = A2C("MlpPolicy", envs, seed=seed, device="cpu", verbose=0)  # SB3 defaults = RL Zoo's
     model.policy.forward = timed(model.policy.forward, totals, "network")
     model.train = timed(model.train, totals, "network")
-    log = {"steps": [], "returns": [], "train_seconds": [], "eval_seconds": 0.0, "next": 0}
-
-    def act(obs: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(model.predict(obs.cpu().numpy(), deterministic=True)[0])
-
-    def evaluate_now(num_steps: int) -> None:
-        start = time.perf_counter()
-        log["steps"].append(num_steps)
-        log["returns"].append(
-            float(np.mean(rl.evaluate(act, "CartPole-v1", episodes, seed + 10_000)))
-        )
-        log["train_seconds"].append(start - log["start"] - log["eval_seconds"])
-        log["eval_seconds"] += time.perf_counter() - start
-
-    class Evaluation(BaseCallback):
-        def _on_training_start(self) -> None:
-            log["start"] = time.perf_counter()
-
-        def _on_step(self) -> bool:
-            if self.num_timesteps >= log["next"]:
-                evaluate_now(self.num_timesteps)
-                log["next"] += eval_every
-            return True
-
-    model.learn(steps, callback=Evaluation())
-    total = time.perf_counter() - log["start"] - log["eval_seconds"]
-    evaluate_now(model.num_timesteps)
-    log["train_seconds"][-1] = total
+    eval_steps, returns, seconds_at, total = learn_with_evaluation(
+        model, steps, "CartPole-v1", eval_every, episodes, seed
+    )
     seconds = {**totals, "rest": total - totals["env"] - totals["network"]}
-    return summarise(log["steps"], log["returns"], log["train_seconds"], seconds, steps)
+    return summarise(eval_steps, returns, seconds_at, seconds, steps)
 
 
 def summarise(steps, returns, train_seconds, seconds, budget) -> dict:
@@ -107,11 +66,6 @@ def summarise(steps, returns, train_seconds, seconds, budget) -> dict:
         "train_seconds": total,
         "split": {k: v / total for k, v in seconds.items()},
     }
-
-
-def median(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
 
 
 def main() -> None:

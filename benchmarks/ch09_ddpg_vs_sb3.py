@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sb3_harness import learn_with_evaluation, median, timed
 
 import f2p
 from f2p import rl
@@ -52,7 +53,6 @@ def run_ours(seed: int, args) -> dict:
 def run_sb3(seed: int, args) -> dict:
     import gymnasium as gym
     from stable_baselines3 import DDPG
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.noise import NormalActionNoise
 
     c = config(args)
@@ -74,46 +74,11 @@ def run_sb3(seed: int, args) -> dict:
     )
     model.env.step_wait = timed(model.env.step_wait, totals, "env")
     model.train = timed(model.train, totals, "network")
-    log = {"steps": [], "returns": [], "train_seconds": [], "eval_seconds": 0.0, "next": 0}
-
-    def act(obs: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(model.predict(obs.cpu().numpy(), deterministic=True)[0])
-
-    def evaluate_now(steps: int) -> None:
-        start = time.perf_counter()
-        log["steps"].append(steps)
-        returns = rl.evaluate(act, "Pendulum-v1", c.eval_episodes, seed + 10_000)
-        log["returns"].append(float(np.mean(returns)))
-        log["train_seconds"].append(start - log["start"] - log["eval_seconds"])
-        log["eval_seconds"] += time.perf_counter() - start
-
-    class Evaluation(BaseCallback):
-        def _on_training_start(self) -> None:
-            log["start"] = time.perf_counter()
-
-        def _on_step(self) -> bool:
-            if self.num_timesteps - 1 >= log["next"]:
-                evaluate_now(self.num_timesteps - 1)
-                log["next"] += c.eval_every
-            return True
-
-    model.learn(c.total_steps, callback=Evaluation())
-    total = time.perf_counter() - log["start"] - log["eval_seconds"]
-    evaluate_now(model.num_timesteps)
-    log["train_seconds"][-1] = total
+    eval_steps, returns, seconds_at, total = learn_with_evaluation(
+        model, c.total_steps, "Pendulum-v1", c.eval_every, c.eval_episodes, seed, offset=-1
+    )
     seconds = {**totals, "rest": total - totals["env"] - totals["network"]}
-    return summarise(log["steps"], log["returns"], log["train_seconds"], seconds, args)
-
-
-def timed(fn, totals: dict[str, float], key: str):
-    def wrapper(*a, **kw):
-        start = time.perf_counter()
-        try:
-            return fn(*a, **kw)
-        finally:
-            totals[key] += time.perf_counter() - start
-
-    return wrapper
+    return summarise(eval_steps, returns, seconds_at, seconds, args)
 
 
 def summarise(steps, returns, train_seconds, seconds, args) -> dict:
@@ -173,11 +138,6 @@ def update_cost(repeats: int = 200) -> dict[str, float]:
             fn()
         out[name] = 1000 * (time.perf_counter() - start) / repeats
     return out
-
-
-def median(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
 
 
 def main() -> None:

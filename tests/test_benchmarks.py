@@ -19,10 +19,25 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
         ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),
+        (
+            "ch09_ddpg_vs_sb3.py",
+            [
+                "--seeds",
+                "0",
+                "--steps",
+                "600",
+                "--warmup",
+                "400",
+                "--eval-every",
+                "200",
+                "--eval-episodes",
+                "1",
+            ],
+        ),
     ],
 )
 def test_benchmark_writes_results(tmp_path, script, args):
-    if script == "ch08_a2c_vs_sb3.py":
+    if "sb3" in script:
         pytest.importorskip("stable_baselines3", reason="needs the bench extra")
     out = tmp_path / "result.json"
     subprocess.run(
