@@ -103,31 +103,20 @@ def update_cost(repeats: int = 200) -> dict[str, float]:
 
     space = gym.spaces.Box(-2.0, 2.0, (1,))
     agent = ddpg.DDPG(3, space, c)
-    flat = agent.flatten()
-    opt_a = torch.optim.Adam([flat["actor"][0]], lr=c.actor_lr)
-    opt_c = torch.optim.Adam([flat["critic"][0]], lr=c.critic_lr)
+    updater = ddpg.DDPGUpdater(agent, c)
     buffer = rl.ReplayBuffer(10_000, 3, 1)
     n = 10_000
     buffer.add(
         torch.randn(n, 3), torch.rand(n, 1), torch.randn(n), torch.randn(n, 3), torch.zeros(n)
     )
     batch = buffer.sample(c.batch_size)
-    actor_params = list(agent.actor.parameters())
 
     def floor() -> None:
         ddpg.critic_loss(agent, batch, c.gamma).backward()
-        ddpg.actor_loss(agent, batch[0]).backward(inputs=actor_params)
+        ddpg.actor_loss(agent, batch[0]).backward(inputs=updater.actor_params)
 
-    def full() -> None:
-        b = buffer.sample(c.batch_size)
-        flat["critic"][1].zero_()
-        ddpg.critic_loss(agent, b, c.gamma).backward()
-        opt_c.step()
-        flat["actor"][1].zero_()
-        ddpg.actor_loss(agent, b[0]).backward(inputs=actor_params)
-        opt_a.step()
-        ddpg.soft_update(flat["actor_target"][0], flat["actor"][0], c.tau)
-        ddpg.soft_update(flat["critic_target"][0], flat["critic"][0], c.tau)
+    def full() -> None:  # exactly what training does per step, sampling included
+        updater.step(buffer.sample(c.batch_size))
 
     out = {}
     for name, fn in (("floor", floor), ("full", full)):

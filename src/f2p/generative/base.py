@@ -11,6 +11,8 @@ from it here, once for all models.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -119,4 +121,4 @@ def positions(order: torch.Tensor) -> torch.Tensor:
 
 def nats_to_bits_per_dim(nats_per_image: float, dim: int) -> float:
     """Convert an NLL in nats per image to bits per dimension: nats / (D ln 2)."""
-    return nats_per_image / (dim * torch.log(torch.tensor(2.0)).item())
+    return nats_per_image / (dim * math.log(2))

@@ -169,7 +169,7 @@ def train_actor_critic(
     for update in bar:
         if clock.maybe_evaluate(update * n * T, greedy):
             bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
-        batch = _collect(envs, agent, obs, T, device, history, update * n * T, timers)
+        batch = collect_rollout(envs, agent, obs, T, device, history, update * n * T, timers)
         obs = batch.pop("last_obs")
         tick = time.perf_counter()
         loss = _loss(agent, batch, config)
@@ -184,8 +184,11 @@ def train_actor_critic(
     return agent, history
 
 
-def _collect(envs, agent, obs, T, device, history, step0, timers) -> dict[str, torch.Tensor]:
-    """Run the current policy for T steps in every environment; time-major (T, N) tensors."""
+def collect_rollout(envs, agent, obs, T, device, history, step0, timers) -> dict[str, torch.Tensor]:
+    """Run ``agent.actor`` for T steps in every environment, from ``obs``; return time-major
+    (T, N) tensors (obs, actions, rewards, terminated, ended, next_obs: the state to bootstrap
+    from) and ``last_obs``, recording finished episodes in ``history`` and time in ``timers``.
+    Shared by A2C/QAC and TRPO."""
     keys = ("obs", "actions", "rewards", "terminated", "ended", "next_obs")
     batch: dict[str, list] = {k: [] for k in keys}
     for t in range(T):

@@ -194,6 +194,30 @@ def actor_loss(agent: DDPG, s: torch.Tensor) -> torch.Tensor:
     return -agent.critic(s, agent.actor(s)).mean()
 
 
+class DDPGUpdater:
+    """One DDPG gradient step at a time: the optimisers and flat parameters of an agent."""
+
+    def __init__(self, agent: DDPG, config: DDPGConfig) -> None:
+        self.agent, self.config = agent, config
+        self.flat = agent.flatten()
+        self.actor_opt = torch.optim.Adam([self.flat["actor"][0]], lr=config.actor_lr)
+        self.critic_opt = torch.optim.Adam([self.flat["critic"][0]], lr=config.critic_lr)
+        self.actor_params = list(agent.actor.parameters())
+
+    def step(self, batch: Sequence[torch.Tensor]) -> None:
+        """Critic step on eq. (2), then actor step on eq. (1), then soft target updates (eq. 4)."""
+        flat, agent = self.flat, self.agent
+        flat["critic"][1].zero_()
+        critic_loss(agent, batch, self.config.gamma).backward()
+        self.critic_opt.step()
+        flat["actor"][1].zero_()
+        actor_loss(agent, batch[0]).backward(inputs=self.actor_params)  # no critic weight grads
+        self.actor_opt.step()
+        if self.config.target_networks:
+            soft_update(flat["actor_target"][0], flat["actor"][0], self.config.tau)
+            soft_update(flat["critic_target"][0], flat["critic"][0], self.config.tau)
+
+
 def train_ddpg(
     config: DDPGConfig, seed: int = 0, device: torch.device | str = "cpu", progress: bool = True
 ) -> tuple[DDPG, History]:
@@ -205,10 +229,7 @@ def train_ddpg(
     check_action_space(space, (gym.spaces.Box,), "DDPG")
     obs_dim, act_dim = envs.single_observation_space.shape[0], space.shape[0]
     agent = DDPG(obs_dim, space, config).to(device)
-    flat = agent.flatten()
-    actor_opt = torch.optim.Adam([flat["actor"][0]], lr=config.actor_lr)
-    critic_opt = torch.optim.Adam([flat["critic"][0]], lr=config.critic_lr)
-    actor_params = list(agent.actor.parameters())
+    updater = DDPGUpdater(agent, config)
     buffer = ReplayBuffer(min(config.buffer_size, config.total_steps), obs_dim, act_dim, device)
     half_range = (space.high - space.low) / 2
     ou = (
@@ -261,16 +282,7 @@ def train_ddpg(
         )
         obs = next_obs
         if step >= config.learning_starts:
-            batch = buffer.sample(config.batch_size, gen)
-            flat["critic"][1].zero_()
-            critic_loss(agent, batch, config.gamma).backward()
-            critic_opt.step()
-            flat["actor"][1].zero_()
-            actor_loss(agent, batch[0]).backward(inputs=actor_params)  # no critic weight grads
-            actor_opt.step()
-            if config.target_networks:
-                soft_update(flat["actor_target"][0], flat["actor"][0], config.tau)
-                soft_update(flat["critic_target"][0], flat["critic"][0], config.tau)
+            updater.step(buffer.sample(config.batch_size, gen))
         timers["network"] += (tock - tick) + (time.perf_counter() - tick2)
     total = clock.finish(config.total_steps, agent.actor)
     timers["rest"] = total - timers["env"] - timers["network"]

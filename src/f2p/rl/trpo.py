@@ -27,7 +27,7 @@ from f2p.rl.actor_critic import (
     ActorCritic,
     ActorCriticConfig,
     History,
-    _collect,
+    collect_rollout,
     flatten_parameters,
 )
 from f2p.rl.envs import make_vec_env
@@ -230,7 +230,9 @@ def train_trpo(
     gen = torch.Generator().manual_seed(seed)
     for update in tqdm(range(updates), desc=f"TRPO {config.env_id}", disable=not progress):
         clock.maybe_evaluate(update * per_update, greedy)
-        b = _collect(envs, agent, obs, config.n_steps, device, history, update * per_update, timers)
+        b = collect_rollout(
+            envs, agent, obs, config.n_steps, device, history, update * per_update, timers
+        )
         obs = b.pop("last_obs")
         tick = time.perf_counter()
         with torch.no_grad():
