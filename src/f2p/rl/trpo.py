@@ -146,21 +146,36 @@ def trust_region_step(
     return StepResult(False, 0.0, 0.0, 0.0)
 
 
+UPDATES = ("trpo", "vpg", "ppo")
+
+# RL Zoo's tuned TRPO settings (rl-baselines3-zoo, hyperparams/trpo.yml); everything else is
+# sb3-contrib's default, which TRPOConfig's defaults reproduce.
+ZOO: dict[str, dict] = {
+    "CartPole-v1": dict(
+        n_steps=512, critic_batch=512, damping=1e-3, gae_lambda=0.98, critic_epochs=20
+    ),
+    "Pendulum-v1": dict(n_steps=1024, gamma=0.9, critic_epochs=15),
+}
+
+
 @dataclass
 class TRPOConfig:
-    """Settings of :func:`train_trpo`."""
+    """Settings of :func:`train_trpo` (defaults: sb3-contrib's TRPO; :meth:`zoo` for RL Zoo's)."""
 
     env_id: str = "CartPole-v1"
     """a gymnasium id (Discrete or 1-D Box actions)"""
+    update: str = "trpo"
+    """the policy update: "trpo", or the comparisons "vpg" (one Adam step on the policy gradient)
+    and "ppo" (PPO-clip epochs); everything else (rollouts, GAE, critic) is shared"""
     num_envs: int = 2
     """parallel environments"""
-    n_steps: int = 512
+    n_steps: int = 2048
     """steps per environment between policy updates"""
     total_steps: int = 100_000
     """environment steps in all"""
     gamma: float = 0.99
     """discount factor"""
-    gae_lambda: float = 0.98
+    gae_lambda: float = 0.95
     """GAE's lambda"""
     max_kl: float = 0.01
     """the trust region delta: mean KL(pi_old || pi_new) after each update is at most this"""
@@ -174,6 +189,14 @@ class TRPOConfig:
     """passes of minibatch regression of V on the returns after each policy update"""
     critic_batch: int = 128
     """minibatch size of the critic's regression"""
+    policy_lr: float = 3e-4
+    """Adam learning rate of the policy (the "vpg" and "ppo" updates)"""
+    clip: float = 0.2
+    """PPO's clipping range epsilon"""
+    ppo_epochs: int = 10
+    """PPO's passes over each batch"""
+    ppo_batch: int = 64
+    """PPO's minibatch size"""
     hidden: tuple[int, ...] = (64, 64)
     """hidden layer sizes of policy and value networks"""
     eval_every: int = 10_000
@@ -182,10 +205,27 @@ class TRPOConfig:
     """deterministic episodes per evaluation"""
 
     def __post_init__(self) -> None:
+        if self.update not in UPDATES:
+            raise ValueError(f"update must be one of {UPDATES}, got {self.update!r}")
         if self.max_kl <= 0:
             raise ValueError(f"max_kl (delta) must be > 0, got {self.max_kl}")
         if self.damping < 0:
             raise ValueError(f"damping must be >= 0, got {self.damping}")
+        for name in ("num_envs", "n_steps", "total_steps", "critic_batch", "ppo_batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if min(self.policy_lr, self.critic_lr, self.clip) <= 0:
+            raise ValueError("policy_lr, critic_lr and clip must be > 0")
+
+    @classmethod
+    def zoo(cls, env_id: str, **overrides) -> TRPOConfig:
+        """RL Zoo's tuned settings for ``env_id`` (CartPole-v1, Pendulum-v1), then ``overrides``.
+
+        RL Zoo also turns on generalised state-dependent exploration (gSDE) for Pendulum-v1; we
+        keep the plain Gaussian policy of the paper (chapter 10, "Where we differ")."""
+        if env_id not in ZOO:
+            raise ValueError(f"no RL Zoo settings stored for {env_id!r}; known: {sorted(ZOO)}")
+        return cls(env_id=env_id, **{**ZOO[env_id], **overrides})
 
 
 def policy_objectives(actor, s, a, adv, old_dist, old_log_prob):
@@ -202,22 +242,91 @@ def policy_objectives(actor, s, a, adv, old_dist, old_log_prob):
     return surrogate, mean_kl
 
 
+def ppo_clip_objective(actor, s, a, adv, old_log_prob, clip: float) -> torch.Tensor:
+    """PPO-clip's objective E[min(rho A, clip(rho, 1 - eps, 1 + eps) A)], rho = pi/pi_old."""
+    ratio = torch.exp(actor.log_prob_entropy(s, a)[0] - old_log_prob)
+    return torch.minimum(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
+
+
+def first_order_step(
+    actor, optimizer, grad, s, a, adv, old_dist, old_log_prob, config: TRPOConfig, gen
+) -> StepResult:
+    """The comparisons' policy update, reported like a trust-region step (KL measured after it).
+
+    "vpg": one Adam step along the gradient of the surrogate at theta_old, which is the policy
+    gradient E[grad log pi(a|s) A] (chapter 08). "ppo": ``ppo_epochs`` passes of minibatch Adam
+    steps on :func:`ppo_clip_objective`. Neither bounds the KL; this is what TRPO's constraint adds.
+    """
+    surrogate, mean_kl = policy_objectives(actor, s, a, adv, old_dist, old_log_prob)
+    with torch.no_grad():
+        before = surrogate().item()
+    if config.update == "vpg":
+        batches = [torch.arange(len(adv))]
+    else:
+        batches = [
+            idx
+            for _ in range(config.ppo_epochs)
+            for idx in torch.randperm(len(adv), generator=gen).split(config.ppo_batch)
+        ]
+    for idx in batches:
+        if config.update == "vpg":
+            objective = surrogate()
+        else:
+            objective = ppo_clip_objective(
+                actor, s[idx], a[idx], adv[idx], old_log_prob[idx], config.clip
+            )
+        grad.zero_()  # in place: the parameters' gradients are views into it
+        (-objective).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return StepResult(True, mean_kl().item(), surrogate().item() - before, 1.0)
+
+
+def rollout_batch(agent: ActorCritic, b: dict[str, torch.Tensor], space, config: TRPOConfig):
+    """Flatten a time-major rollout into one batch: states, actions (shaped for ``space``),
+    normalised GAE advantages, the critic's regression targets, and the old policy."""
+    with torch.no_grad():
+        values, next_values = agent.critic(b["obs"]), agent.critic(b["next_obs"])
+        advantages = gae(
+            b["rewards"],
+            values,
+            next_values,
+            b["terminated"],
+            b["ended"],
+            config.gamma,
+            config.gae_lambda,
+        )
+        returns = (advantages + values).reshape(-1)
+        n = len(returns)
+        s = b["obs"].reshape(n, -1)
+        a = b["actions"].reshape(n, *space.shape)  # (n,) for Discrete, (n, d) for a Box
+        adv = advantages.reshape(-1)
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        old_dist = agent.actor.dist(s)
+        old_log_prob = old_dist.log_prob(a)
+    return s, a, adv, returns, old_dist, old_log_prob
+
+
 def train_trpo(
     config: TRPOConfig, seed: int = 0, device: torch.device | str = "cpu", progress: bool = True
 ) -> tuple[ActorCritic, History, list[StepResult]]:
-    """Train TRPO with a GAE value critic; return the agent, its history and every step's result.
+    """Train TRPO (or, with ``config.update``, VPG or PPO-clip) with a GAE value critic; return
+    the agent, its history and every policy update's result.
 
     Each update: collect ``n_steps`` per environment, estimate advantages by GAE (normalised),
-    take one trust-region step on the policy, then regress V on the returns for a few epochs.
+    update the policy (one trust-region step for TRPO), then regress V on the returns for a few
+    epochs of minibatch Adam.
     """
     torch.manual_seed(seed)
     envs = make_vec_env(config.env_id, config.num_envs, seed)
     agent = ActorCritic(envs, ActorCriticConfig(env_id=config.env_id, hidden=config.hidden)).to(
         device
     )
-    flat_actor, _ = flatten_parameters(agent.actor)
+    flat_actor, actor_grad = flatten_parameters(agent.actor)
     actor_params = list(agent.actor.parameters())
-    critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=config.critic_lr)
+    policy_opt = torch.optim.Adam([flat_actor], lr=config.policy_lr)
+    flat_critic, critic_grad = flatten_parameters(agent.critic)
+    critic_opt = torch.optim.Adam([flat_critic], lr=config.critic_lr)
     history, results = History(), []
     timers = history.seconds
     clock = EvaluationClock(
@@ -228,47 +337,40 @@ def train_trpo(
     per_update = config.num_envs * config.n_steps
     updates = -(-config.total_steps // per_update)
     gen = torch.Generator().manual_seed(seed)
-    for update in tqdm(range(updates), desc=f"TRPO {config.env_id}", disable=not progress):
-        clock.maybe_evaluate(update * per_update, greedy)
+    bar = tqdm(
+        range(updates), desc=f"{config.update.upper()} {config.env_id}", disable=not progress
+    )
+    for update in bar:
+        if clock.maybe_evaluate(update * per_update, greedy):
+            bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
         b = collect_rollout(
             envs, agent, obs, config.n_steps, device, history, update * per_update, timers
         )
         obs = b.pop("last_obs")
         tick = time.perf_counter()
-        with torch.no_grad():
-            values, next_values = agent.critic(b["obs"]), agent.critic(b["next_obs"])
-            advantages = gae(
-                b["rewards"],
-                values,
-                next_values,
-                b["terminated"],
-                b["ended"],
-                config.gamma,
-                config.gae_lambda,
-            )
-            returns = (advantages + values).reshape(-1)
-            s = b["obs"].reshape(len(returns), -1)
-            a = b["actions"].reshape(len(returns), -1).squeeze(-1)
-            adv = advantages.reshape(-1)
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            old_dist = agent.actor.dist(s)
-            old_log_prob = old_dist.log_prob(a)
-
-        surrogate, mean_kl = policy_objectives(agent.actor, s, a, adv, old_dist, old_log_prob)
-        step = trust_region_step(
-            flat_actor,
-            surrogate,
-            mean_kl,
-            actor_params,
-            config.max_kl,
-            config.damping,
-            config.cg_iterations,
+        s, a, adv, returns, old_dist, old_log_prob = rollout_batch(
+            agent, b, envs.single_action_space, config
         )
+        if config.update == "trpo":
+            surrogate, mean_kl = policy_objectives(agent.actor, s, a, adv, old_dist, old_log_prob)
+            step = trust_region_step(
+                flat_actor,
+                surrogate,
+                mean_kl,
+                actor_params,
+                config.max_kl,
+                config.damping,
+                config.cg_iterations,
+            )
+        else:
+            step = first_order_step(
+                agent.actor, policy_opt, actor_grad, s, a, adv, old_dist, old_log_prob, config, gen
+            )
         results.append(step)
         for _ in range(config.critic_epochs):
             for idx in torch.randperm(len(returns), generator=gen).split(config.critic_batch):
                 loss = (agent.critic(s[idx]) - returns[idx]).pow(2).mean()
-                critic_opt.zero_grad()
+                critic_grad.zero_()
                 loss.backward()
                 critic_opt.step()
         timers["network"] += time.perf_counter() - tick
