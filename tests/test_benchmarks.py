@@ -34,11 +34,17 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
                 "1",
             ],
         ),
+        (
+            "ch10_trpo_vs_sb3.py",
+            ["--seeds", "0", "--steps", "2048", "--eval-every", "1024", "--eval-episodes", "1"],
+        ),
     ],
 )
 def test_benchmark_writes_results(tmp_path, script, args):
     if "sb3" in script:
         pytest.importorskip("stable_baselines3", reason="needs the bench extra")
+    if "trpo" in script:
+        pytest.importorskip("sb3_contrib", reason="needs the bench extra")
     out = tmp_path / "result.json"
     subprocess.run(
         [sys.executable, str(BENCHMARKS / script), *args, "--out", str(out)],

@@ -96,3 +96,20 @@ def test_gae_checker_passes_the_reference_and_catches_a_missing_truncation_rule(
 
     with pytest.raises(checks.CheckFailed, match="wrong values"):
         checks.gae(bootstraps_at_every_end)
+
+
+def test_conjugate_gradient_checker_passes_our_solver_and_catches_steepest_ascent(capsys):
+    from f2p.rl.trpo import conjugate_gradient
+
+    checks.conjugate_gradient(lambda a, b, n: conjugate_gradient(lambda v: a @ v, b, n, 0.0))
+    assert "PASS conjugate_gradient" in capsys.readouterr().out
+
+    def steepest_descent(a, b, n):  # exact line search, but no conjugate directions
+        x = torch.zeros_like(b)
+        for _ in range(n):
+            r = b - a @ x
+            x = x + (r @ r) / (r @ a @ r) * r
+        return x
+
+    with pytest.raises(checks.CheckFailed, match="conjugate_gradient"):
+        checks.conjugate_gradient(steepest_descent)

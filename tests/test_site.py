@@ -144,6 +144,7 @@ PAGES = [
     "chapters/07_autoregressive/autoregressive.html",
     "chapters/08_actor_critic/actor_critic.html",
     "chapters/09_ddpg/ddpg.html",
+    "chapters/10_trpo/trpo.html",
 ]
 
 

@@ -133,3 +133,84 @@ def test_a_short_trpo_run_learns_cartpole_within_the_trust_region():
     assert all(s.kl <= config.max_kl * (1 + 1e-6) for s in steps if s.accepted)
     with pytest.raises(ValueError, match="max_kl"):
         TRPOConfig(max_kl=0.0)
+
+
+def test_rollout_batch_keeps_box_actions_as_vectors_so_log_probs_are_per_sample():
+    """A squeezed (n,) action against an (n, 1) Gaussian mean broadcasts to (n, n): guard it."""
+    import gymnasium as gym
+
+    from f2p.rl.actor_critic import ActorCritic, ActorCriticConfig
+    from f2p.rl.envs import make_vec_env
+    from f2p.rl.trpo import TRPOConfig, rollout_batch
+
+    envs = make_vec_env("Pendulum-v1", 2, seed=0)
+    agent = ActorCritic(envs, ActorCriticConfig(env_id="Pendulum-v1"))
+    t, n = 5, 2
+    b = {
+        "obs": torch.randn(t, n, 3),
+        "next_obs": torch.randn(t, n, 3),
+        "actions": torch.randn(t, n, 1),
+        "rewards": torch.randn(t, n),
+        "terminated": torch.zeros(t, n, dtype=torch.bool),
+        "ended": torch.zeros(t, n, dtype=torch.bool),
+    }
+    s, a, adv, returns, old_dist, old_log_prob = rollout_batch(
+        agent, b, envs.single_action_space, TRPOConfig(env_id="Pendulum-v1")
+    )
+    assert isinstance(envs.single_action_space, gym.spaces.Box)
+    assert s.shape == (10, 3) and a.shape == (10, 1)
+    assert adv.shape == returns.shape == old_log_prob.shape == (10,)
+    torch.testing.assert_close(agent.actor.log_prob_entropy(s, a)[0], old_log_prob)
+    envs.close()
+
+
+@pytest.mark.parametrize("update", ["vpg", "ppo"])
+def test_first_order_updates_improve_the_surrogate_and_report_their_kl(update):
+    from f2p.rl.trpo import TRPOConfig, first_order_step
+
+    policy, obs = tiny_policy()
+    flat, flat_grad = flatten_parameters(policy)
+    actions = torch.randint(0, 4, (16,), generator=torch.Generator().manual_seed(3))
+    adv = torch.randn(16, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        old_dist = policy.dist(obs)
+        old_log_prob = old_dist.log_prob(actions)
+    config = TRPOConfig(update=update, policy_lr=1e-2, ppo_batch=8)
+    optimizer = torch.optim.Adam([flat], lr=config.policy_lr)
+    before = flat.detach().clone()
+    gen = torch.Generator().manual_seed(0)
+    step = first_order_step(
+        policy, optimizer, flat_grad, obs, actions, adv, old_dist, old_log_prob, config, gen
+    )
+    assert not torch.equal(flat.detach(), before)
+    assert step.improvement > 0 and step.kl > 0
+    with torch.no_grad():
+        assert step.kl == pytest.approx(kl_divergence(old_dist, policy.dist(obs)).mean().item())
+
+
+def test_ppo_clip_objective_is_flat_outside_the_clip_range():
+    from f2p.rl.trpo import ppo_clip_objective
+
+    policy, obs = tiny_policy()
+    actions = torch.zeros(16, dtype=torch.long)
+    with torch.no_grad():
+        log_prob = policy.log_prob_entropy(obs, actions)[0]
+    adv = torch.ones(16, dtype=torch.float64)
+    # the old policy made these actions far less likely: ratio >> 1 + eps, positive advantage
+    objective = ppo_clip_objective(policy, obs, actions, adv, log_prob - 1.0, clip=0.2)
+    objective.backward()
+    assert objective.item() == pytest.approx(1.2)
+    assert all(p.grad is not None and p.grad.abs().max() == 0 for p in policy.parameters())
+
+
+def test_zoo_settings_and_bad_configs():
+    from f2p.rl.trpo import TRPOConfig
+
+    c = TRPOConfig.zoo("Pendulum-v1", total_steps=10)
+    assert (c.n_steps, c.gamma, c.critic_epochs, c.total_steps) == (1024, 0.9, 15, 10)
+    with pytest.raises(ValueError, match="RL Zoo"):
+        TRPOConfig.zoo("Acrobot-v1")
+    with pytest.raises(ValueError, match="update"):
+        TRPOConfig(update="sgd")
+    with pytest.raises(ValueError, match="n_steps"):
+        TRPOConfig(n_steps=0)

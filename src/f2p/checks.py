@@ -184,3 +184,25 @@ def td3_target(candidate: Callable[..., torch.Tensor]) -> None:
     from f2p.rl.ddpg import td3_target as reference
 
     check_function(candidate, reference, _td3_inputs, name="td3_target", trials=20)
+
+
+def _cg_inputs(gen: torch.Generator) -> tuple:
+    n = int(torch.randint(2, 12, (1,), generator=gen))
+    m = torch.randn(n, n, generator=gen, dtype=torch.float64)
+    return m @ m.T + n * torch.eye(n, dtype=torch.float64), torch.randn(
+        n, generator=gen, dtype=torch.float64
+    ), n
+
+
+def conjugate_gradient(candidate: Callable[..., torch.Tensor]) -> None:
+    """Chapter 10 exercise: conjugate gradient, ``candidate(A, b, iterations)`` for a symmetric
+    positive-definite ``A``; with ``iterations = n`` it must match ``torch.linalg.solve(A, b)``."""
+    check_function(
+        candidate,
+        lambda a, b, _: torch.linalg.solve(a, b),
+        _cg_inputs,
+        name="conjugate_gradient",
+        trials=20,
+        rtol=1e-6,
+        atol=1e-8,
+    )
