@@ -1,0 +1,258 @@
+"""Supervised warm-up, RL with Kimi k1.5's loss (or REINFORCE, GRPO), and evaluation (chapter 11).
+
+One RL iteration (Kimi Team, 2025, section 2.3): pick problems (uniformly, by a curriculum, or
+prioritized by failure rate), sample k responses to each from the current policy pi_i, score
+them with the verifier (plus the length reward if on), and take a few gradient steps on the loss,
+with pi_i frozen as the reference of the k1.5 and GRPO losses.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from f2p.llm import losses
+from f2p.llm.model import GPT, generate, response_lengths, response_logprobs
+from f2p.llm.sampling import PrioritizedSampler, curriculum_level
+from f2p.llm.tasks import PAD, Problem, decode, encode, reward, sample_problems, trace
+
+METHODS = ("k15", "grpo", "reinforce")
+SAMPLINGS = ("uniform", "curriculum", "prioritized")
+
+
+def max_response(digits: int) -> int:
+    """A token budget for responses to ``digits``-digit problems: a full trace with the check
+    step, plus slack."""
+    return 9 * digits + (2 * digits + 5) + (digits + 3) + 4
+
+
+def sft_step(model: GPT, optimizer, prompts: list[str], responses: list[str], device) -> float:
+    """One cross-entropy step on the response tokens of (prompt, response) pairs; prompts must
+    have equal lengths within the batch. Returns the loss."""
+    x = encode(prompts).to(device)
+    y = encode(responses).to(device)
+    logp = response_logprobs(model, x, y)
+    loss = -logp.sum() / (y != PAD).sum()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@dataclass
+class WarmupConfig:
+    """Supervised warm-up on step-by-step traces."""
+
+    digits: tuple[int, ...] = (1, 2, 3)
+    """difficulty levels of the traces (each batch is one level)"""
+    steps: int = 600
+    batch: int = 64
+    lr: float = 1e-3
+    check_fraction: float = 0.5
+    """share of traces carrying the redundant check step"""
+
+
+def warmup(
+    model: GPT, config: WarmupConfig, seed: int = 0, device="cpu", progress: bool = True
+) -> list[float]:
+    """Train ``model`` to imitate traces; returns the loss of every step."""
+    gen = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+    history = []
+    for step in tqdm(range(config.steps), desc="warm-up", disable=not progress):
+        digits = config.digits[step % len(config.digits)]
+        problems = sample_problems(config.batch, digits, gen)
+        checks = torch.rand(config.batch, generator=gen) < config.check_fraction
+        responses = [trace(p, bool(c)) for p, c in zip(problems, checks, strict=True)]
+        history.append(sft_step(model, optimizer, [p.prompt for p in problems], responses, device))
+    return history
+
+
+@dataclass
+class Rollouts:
+    """k responses to each of G problems."""
+
+    prompts: torch.Tensor  # (G*k, P)
+    responses: torch.Tensor  # (G*k, R)
+    rewards: torch.Tensor  # (G, k), correctness only
+    lengths: torch.Tensor  # (G, k)
+
+
+def rollout(
+    model: GPT, problems: list[Problem], k: int, temperature: float, gen, device
+) -> Rollouts:
+    """Sample k responses per problem (problems of one difficulty) and score them."""
+    prompts = encode([p.prompt for p in problems for _ in range(k)]).to(device)
+    responses = generate(model, prompts, max_response(problems[0].digits), temperature, gen)
+    texts = decode(responses.cpu())
+    rewards = torch.tensor(
+        [reward(t, p) for t, p in zip(texts, (p for p in problems for _ in range(k)), strict=True)]
+    ).view(len(problems), k)
+    lengths = response_lengths(responses).cpu().view(len(problems), k)
+    return Rollouts(prompts, responses, rewards, lengths)
+
+
+@dataclass
+class RLConfig:
+    """Settings of :func:`train_rl`."""
+
+    method: str = "k15"
+    """the loss: "k15" (Kimi k1.5's), "grpo" or "reinforce" (a mean baseline)"""
+    iterations: int = 120
+    problems: int = 16
+    """problems per iteration"""
+    k: int = 8
+    """responses sampled per problem"""
+    temperature: float = 1.0
+    lr: float = 1e-4
+    updates: int = 2
+    """gradient steps on each iteration's samples"""
+    tau: float = 0.5
+    """k1.5's KL weight tau"""
+    clip: float = 0.2
+    """GRPO's ratio clipping"""
+    beta: float = 0.04
+    """GRPO's KL weight, towards the warm-up model"""
+    digits: tuple[int, ...] = (3,)
+    """difficulty levels trained on, easiest first"""
+    sampling: str = "uniform"
+    """how problems are picked: "uniform" over levels, "curriculum" (levels in turn, easiest
+    first) or "prioritized" (by 1 - success rate)"""
+    pool: int = 256
+    """problems per level in the fixed training pool"""
+    length_weight: float = 0.0
+    """weight of k1.5's length reward (0: off)"""
+    length_warmup: int = 0
+    """iterations before the length reward is switched on"""
+    reset_optimizer: bool = False
+    """a fresh optimizer every iteration (as k1.5 does at scale)"""
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {self.sampling!r}")
+        if self.k < 2:
+            raise ValueError(
+                f"k must be >= 2 (the baseline is the mean of k rewards), got {self.k}"
+            )
+        if self.tau <= 0 or self.lr <= 0 or self.temperature <= 0:
+            raise ValueError("tau, lr and temperature must be > 0")
+
+
+@dataclass
+class RLHistory:
+    accuracy: list[float] = field(default_factory=list)
+    """mean correctness of the sampled responses at each iteration"""
+    length: list[float] = field(default_factory=list)
+    """mean response length (tokens) at each iteration"""
+    zero_signal: list[float] = field(default_factory=list)
+    """share of problems whose k rewards were all equal (no learning signal)"""
+    seconds: dict[str, float] = field(default_factory=lambda: {"rollout": 0.0, "update": 0.0})
+
+
+def policy_loss(model, reference, rollouts: Rollouts, rewards, logp_old, config) -> torch.Tensor:
+    token_logp = response_logprobs(model, rollouts.prompts, rollouts.responses)
+    g, k = rewards.shape
+    logp = token_logp.sum(-1).view(g, k)
+    if config.method == "k15":
+        return losses.k15_loss(logp, logp_old.sum(-1).view(g, k), rewards, config.tau)
+    if config.method == "reinforce":
+        return losses.reinforce_loss(logp, rewards)
+    with torch.no_grad():
+        ref = response_logprobs(reference, rollouts.prompts, rollouts.responses)
+    mask = (rollouts.responses != PAD).float()
+    shape = (g, k, -1)
+    return losses.grpo_loss(
+        token_logp.view(shape),
+        logp_old.view(shape),
+        ref.view(shape),
+        mask.view(shape),
+        rewards,
+        config.clip,
+        config.beta,
+    )
+
+
+def train_rl(
+    model: GPT, config: RLConfig, seed: int = 0, device="cpu", progress: bool = True
+) -> RLHistory:
+    """Improve ``model`` in place by RL on verifiable rewards; returns the history."""
+    gen = torch.Generator().manual_seed(seed)
+    pools = {d: sample_problems(config.pool, d, gen) for d in config.digits}
+    samplers = {d: PrioritizedSampler(config.pool, gen) for d in config.digits}
+    reference = copy.deepcopy(model).eval() if config.method == "grpo" else None
+
+    def make_optimizer():
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+
+    optimizer, history = make_optimizer(), RLHistory()
+    bar = tqdm(range(config.iterations), desc=f"RL ({config.method})", disable=not progress)
+    for it in bar:
+        tick = time.perf_counter()
+        if config.sampling == "curriculum":
+            level = config.digits[curriculum_level(it, config.iterations, len(config.digits))]
+        else:
+            level = config.digits[int(torch.randint(len(config.digits), (1,), generator=gen))]
+        if config.sampling == "prioritized":
+            indices = samplers[level].sample(config.problems)
+        else:
+            indices = torch.randperm(config.pool, generator=gen)[: config.problems]
+        problems = [pools[level][i] for i in indices.tolist()]
+        model.eval()
+        rollouts = rollout(model, problems, config.k, config.temperature, gen, device)
+        samplers[level].update(indices, rollouts.rewards.mean(1))
+        rewards = rollouts.rewards.clone()
+        if config.length_weight and it >= config.length_warmup:
+            rewards += config.length_weight * losses.length_penalty(
+                rollouts.lengths, rollouts.rewards
+            )
+        rewards = rewards.to(device)
+        with torch.no_grad():
+            logp_old = response_logprobs(model, rollouts.prompts, rollouts.responses)
+        tock = time.perf_counter()
+        history.seconds["rollout"] += tock - tick
+        if config.reset_optimizer:
+            optimizer = make_optimizer()
+        model.train()
+        for _ in range(config.updates):
+            loss = policy_loss(model, reference, rollouts, rewards, logp_old, config)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        history.seconds["update"] += time.perf_counter() - tock
+        history.accuracy.append(rollouts.rewards.mean().item())
+        history.length.append(rollouts.lengths.float().mean().item())
+        history.zero_signal.append((rollouts.rewards.std(1) == 0).float().mean().item())
+        bar.set_postfix(acc=f"{history.accuracy[-1]:.2f}", len=f"{history.length[-1]:.0f}")
+    return history
+
+
+@torch.no_grad()
+def evaluate(
+    model: GPT,
+    problems: list[Problem],
+    k: int = 8,
+    temperature: float = 1.0,
+    seed: int = 0,
+    device="cpu",
+) -> dict[str, float]:
+    """Greedy pass@1, pass@k (any of k samples correct) and the mean greedy response length on
+    ``problems`` (one difficulty level)."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    prompts = encode([p.prompt for p in problems]).to(device)
+    greedy = generate(model, prompts, max_response(problems[0].digits), 0.0)
+    texts = decode(greedy.cpu())
+    pass1 = np.mean([reward(t, p) for t, p in zip(texts, problems, strict=True)])
+    sampled = rollout(model, problems, k, temperature, gen, device)
+    return {
+        "pass@1": float(pass1),
+        f"pass@{k}": float((sampled.rewards.max(1).values > 0).float().mean()),
+        "length": float(response_lengths(greedy).float().mean()),
+    }

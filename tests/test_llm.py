@@ -1,0 +1,195 @@
+"""f2p.llm: the task and reward, the tiny GPT and its cache, k1.5's loss and its comparisons."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from f2p.llm import losses
+from f2p.llm.long2short import merge
+from f2p.llm.model import GPT, GPTConfig, generate, response_logprobs
+from f2p.llm.sampling import PrioritizedSampler, curriculum_level
+from f2p.llm.tasks import Problem, decode, encode, parse_answer, reward, sample_problems, trace
+
+
+def test_traces_are_correct_and_rewarded():
+    gen = torch.Generator().manual_seed(0)
+    for digits in (1, 3, 5):
+        for p in sample_problems(50, digits, gen):
+            for check in (False, True):
+                t = trace(p, check)
+                assert parse_answer(t) == p.a + p.b and reward(t, p) == 1.0
+    assert trace(Problem(47, 385, 3)) == "7+5+0=12;4+8+1=13;0+3+1=04;A0432."
+    assert trace(Problem(47, 385, 3), check=True).endswith("c047+385=0432;A0432.")
+
+
+@pytest.mark.parametrize(
+    "response",
+    ["", "A", "A.", "A0432", "0432.", "A04x32.", "A0432.A0433", "A0431.", "A-432.", None, 432],
+)
+def test_malformed_or_wrong_responses_get_zero_and_never_raise(response):
+    assert reward(response, Problem(47, 385, 3)) == 0.0
+
+
+def test_the_last_answer_line_counts():
+    assert reward("A0001.", Problem(47, 385, 3)) == 0.0
+    assert parse_answer("7+5+0=12;A9;A0432.") == 432
+
+
+def test_encode_decode_round_trip_and_errors():
+    texts = ["047+385:", "7+5+0=12;A0432."]
+    ids = encode(texts)
+    assert ids.shape == (2, 15) and decode(ids) == texts
+    with pytest.raises(ValueError, match="vocabulary"):
+        encode(["12*3"])
+    with pytest.raises(ValueError, match="longer"):
+        encode(["12345"], length=3)
+
+
+def tiny_gpt(dtype=torch.float64) -> GPT:
+    torch.manual_seed(0)
+    return GPT(GPTConfig(layers=2, heads=2, width=16, context=40)).to(dtype).eval()
+
+
+def test_kv_cache_samples_the_same_tokens_as_recomputing():
+    model = tiny_gpt()
+    prompts = encode(["047+385:"] * 6)
+    with_cache = generate(model, prompts, 20, 1.0, torch.Generator().manual_seed(3))
+    without = generate(model, prompts, 20, 1.0, torch.Generator().manual_seed(3), use_cache=False)
+    assert torch.equal(with_cache, without)
+    assert (with_cache != 0).any()
+
+
+def test_the_model_is_causal():
+    model = tiny_gpt()
+    x = encode(["047+385:7+5"])
+    y = x.clone()
+    y[0, -1] = (y[0, -1] + 1) % 18
+    a, _ = model(x)
+    b, _ = model(y)
+    torch.testing.assert_close(a[:, :-1], b[:, :-1])
+    assert not torch.allclose(a[:, -1], b[:, -1])
+
+
+def test_response_logprobs_match_step_by_step_scoring():
+    model = tiny_gpt()
+    prompts, responses = encode(["12+34:"]), encode(["2+4+0=06;"])
+    logp = response_logprobs(model, prompts, responses)
+    seq = torch.cat([prompts, responses], 1)
+    for t in range(responses.shape[1]):
+        logits, _ = model(seq[:, : prompts.shape[1] + t])
+        expected = torch.log_softmax(logits[0, -1], -1)[responses[0, t]]
+        torch.testing.assert_close(logp[0, t], expected)
+    with pytest.raises(ValueError, match="context"):
+        model(encode(["1" * 41]))
+
+
+def test_k15_loss_gradient_is_the_closed_form_direction():
+    """A policy over K whole responses, pi = softmax(theta): grad log pi(y) = e_y - pi."""
+    g = torch.Generator().manual_seed(0)
+    K, k, tau = 6, 5, 0.3
+    theta = torch.randn(K, dtype=torch.float64, generator=g, requires_grad=True)
+    theta_old = theta.detach() + 0.1 * torch.randn(K, dtype=torch.float64, generator=g)
+    samples = torch.randint(0, K, (2, k), generator=g)
+    rewards = torch.randint(0, 2, (2, k), generator=g).double()
+    logp = torch.log_softmax(theta, 0)[samples]
+    logp_old = torch.log_softmax(theta_old, 0)[samples]
+    (grad_loss,) = torch.autograd.grad(losses.k15_loss(logp, logp_old, rewards, tau), theta)
+
+    pi = torch.softmax(theta.detach(), 0)
+    closed = torch.zeros(K, dtype=torch.float64)
+    for i in range(2):
+        r_bar = rewards[i].mean()
+        for j in range(k):
+            score = torch.nn.functional.one_hot(samples[i, j], K).double() - pi
+            log_ratio = logp[i, j].detach() - logp_old[i, j]
+            # (r - r_bar) grad log pi - (tau / 2) grad (log ratio)^2
+            closed += (rewards[i, j] - r_bar) * score - tau * log_ratio * score
+    closed /= 2 * k
+    torch.testing.assert_close(grad_loss, -2 * tau * closed)
+    (grad_direction,) = torch.autograd.grad(
+        losses.k15_direction(torch.log_softmax(theta, 0)[samples], logp_old, rewards, tau), theta
+    )
+    torch.testing.assert_close(grad_direction, closed)
+
+
+def test_tau_log_z_tends_to_the_mean_reward():
+    rewards = torch.tensor([[0.0, 1.0, 1.0, 0.0, 1.0, 0.5]], dtype=torch.float64)
+    mean, var = rewards.mean(), rewards.var(unbiased=False)
+    errors = [abs(losses.tau_log_z(rewards, tau).item() - mean.item()) for tau in (1, 10, 100)]
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 2e-3
+    tau = 100.0  # the cumulant expansion: tau log Z = mean + var / (2 tau) + O(1/tau^2)
+    expected = (mean + var / (2 * tau)).item()
+    assert losses.tau_log_z(rewards, tau).item() == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="tau"):
+        losses.tau_log_z(rewards, 0.0)
+
+
+def test_length_penalty_by_hand():
+    lengths = torch.tensor([[10, 20, 30], [10, 30, 30], [7, 7, 7]])
+    correct = torch.tensor([[1, 0, 1], [0, 1, 0], [1, 0, 1]])
+    expected = torch.tensor([[0.5, 0.0, -0.5], [0.0, -0.5, -0.5], [0.0, 0.0, 0.0]])
+    torch.testing.assert_close(losses.length_penalty(lengths, correct), expected)
+    with pytest.raises(ValueError, match="k >= 2"):
+        losses.length_penalty(torch.tensor([[3]]), torch.tensor([[1]]))
+
+
+def test_grpo_and_reinforce_losses_on_known_inputs():
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0]])
+    logp = torch.zeros(1, 4, 3, requires_grad=True)
+    mask = torch.ones(1, 4, 3)
+    loss = losses.grpo_loss(logp, logp.detach(), logp.detach(), mask, rewards, beta=0.1)
+    assert loss.item() == pytest.approx(0.0, abs=1e-7)  # ratio 1, KL 0, advantages sum to 0
+    loss.backward()
+    # d loss / d logp = -A / T / (number of responses), A = +-0.5 / (std + 1e-4), std = 0.577
+    a = 0.5 / (rewards.std() + 1e-4)
+    torch.testing.assert_close(logp.grad[0, 0], torch.full((3,), -a.item() / 3 / 4))
+    assert losses.reinforce_loss(torch.zeros(1, 4), rewards).item() == 0.0
+    assert losses.dpo_loss(*[torch.zeros(3)] * 4).item() == pytest.approx(math.log(2))
+
+
+def test_prioritized_sampling_frequencies_follow_failure_rates():
+    gen = torch.Generator().manual_seed(0)
+    sampler = PrioritizedSampler(4, gen)
+    sampler.update(torch.arange(4), torch.tensor([0.0, 0.5, 0.75, 1.0]))
+    counts = torch.bincount(torch.cat([sampler.sample(1) for _ in range(20_000)]), minlength=4)
+    expected = torch.tensor([1.0, 0.5, 0.25, 0.0]) / 1.75
+    torch.testing.assert_close(counts / 20_000, expected, atol=0.015, rtol=0)
+    sampler.update(torch.arange(4), torch.ones(4))  # all solved: uniform
+    torch.testing.assert_close(sampler.probabilities(), torch.full((4,), 0.25, dtype=torch.float64))
+    with pytest.raises(ValueError, match="success"):
+        sampler.update(torch.arange(1), torch.tensor([1.5]))
+
+
+def test_curriculum_goes_from_easy_to_hard():
+    assert [curriculum_level(i, 9, 3) for i in range(9)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    with pytest.raises(ValueError):
+        curriculum_level(9, 9, 3)
+
+
+def test_merge_averages_weights():
+    a, b = tiny_gpt(), tiny_gpt()
+    with torch.no_grad():
+        for p in b.parameters():
+            p.add_(1.0)
+    merged = merge(a, b, 0.25)
+    for pm, pa in zip(merged.parameters(), a.parameters(), strict=True):
+        torch.testing.assert_close(pm, pa + 0.75)
+    with pytest.raises(ValueError, match="weight"):
+        merge(a, b, 1.5)
+
+
+def test_a_short_rl_run_and_bad_settings():
+    from f2p.llm.train import RLConfig, train_rl
+
+    model = tiny_gpt(torch.float32).train()
+    model.config.context = 40
+    config = RLConfig(iterations=2, problems=2, k=2, digits=(1,), pool=4)
+    history = train_rl(model, config, progress=False)
+    assert len(history.accuracy) == 2 and all(0 <= a <= 1 for a in history.accuracy)
+    with pytest.raises(ValueError, match="method"):
+        RLConfig(method="ppo")
+    with pytest.raises(ValueError, match="k must"):
+        RLConfig(k=1)
