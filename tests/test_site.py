@@ -145,6 +145,7 @@ PAGES = [
     "chapters/08_actor_critic/actor_critic.html",
     "chapters/09_ddpg/ddpg.html",
     "chapters/10_trpo/trpo.html",
+    "chapters/11_llm_reasoning/llm_reasoning.html",
 ]
 
 

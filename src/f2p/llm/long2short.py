@@ -15,7 +15,7 @@ import torch
 
 from f2p.llm.losses import dpo_loss
 from f2p.llm.model import GPT, response_logprobs
-from f2p.llm.tasks import Problem, decode, encode
+from f2p.llm.tasks import PAD, Problem, decode, encode
 from f2p.llm.train import rollout, sft_step
 
 
@@ -35,23 +35,25 @@ def merge(long: GPT, short: GPT, weight: float = 0.5) -> GPT:
 def preference_pairs(
     model: GPT, problems: list[Problem], k: int, temperature: float, gen, device="cpu"
 ) -> list[tuple[str, str, str]]:
-    """(prompt, shortest correct response, rejected response) for every problem with a correct
-    sample; the rejected one is a wrong response if there is one, else the longest correct one
-    if it is longer than the chosen (problems with neither give no pair)."""
+    """(prompt, shortest correct response, a longer response) for every problem with a correct
+    sample and a longer one: as in k1.5, the negative is longer than the chosen one, correct or
+    wrong (the longest such correct response if there is one, else the longest wrong one)."""
     model.eval()
     r = rollout(model, problems, k, temperature, gen, device)
-    texts = decode(r.responses.cpu())
+    texts, correct = decode(r.responses.cpu()), r.rewards.view(-1) > 0
     pairs = []
     for i, problem in enumerate(problems):
         group = range(i * k, (i + 1) * k)
-        correct = sorted((len(texts[j]), texts[j]) for j in group if r.rewards.view(-1)[j] > 0)
-        wrong = [texts[j] for j in group if r.rewards.view(-1)[j] == 0]
-        if not correct:
+        right = sorted((texts[j] for j in group if correct[j]), key=len)
+        if not right:
             continue
-        chosen = correct[0][1]
-        rejected = wrong[0] if wrong else correct[-1][1]
-        if len(rejected) > len(chosen) or wrong:
-            pairs.append((problem.prompt, chosen, rejected))
+        chosen = right[0]
+        wrong = sorted((texts[j] for j in group if not correct[j]), key=len)
+        longer = [t for t in right if len(t) > len(chosen)] or [
+            t for t in wrong if len(t) > len(chosen)
+        ]
+        if longer:
+            pairs.append((problem.prompt, chosen, longer[-1]))
     return pairs
 
 
@@ -71,11 +73,13 @@ def dpo_train(
     pairs: list[tuple[str, str, str]],
     steps: int = 20,
     beta: float = 0.1,
-    lr: float = 1e-4,
+    lr: float = 3e-5,
+    nll_weight: float = 0.0,
     device="cpu",
 ) -> list[float]:
     """DPO on the pairs, with the model's starting point as the frozen reference; returns the
-    losses."""
+    losses. ``nll_weight`` > 0 adds the per-token negative log-likelihood of the chosen responses
+    (not in k1.5; a common guard against DPO lowering the likelihood of both responses)."""
     reference = copy.deepcopy(model).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     prompts = encode([p for p, _, _ in pairs]).to(device)
@@ -87,13 +91,16 @@ def dpo_train(
     history = []
     model.train()
     for _ in range(steps):
+        token_logp_chosen = response_logprobs(model, prompts, chosen)
         loss = dpo_loss(
-            response_logprobs(model, prompts, chosen).sum(-1),
+            token_logp_chosen.sum(-1),
             response_logprobs(model, prompts, rejected).sum(-1),
             ref_c,
             ref_r,
             beta,
         )
+        if nll_weight:
+            loss = loss - nll_weight * token_logp_chosen.sum() / (chosen != PAD).sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
