@@ -38,7 +38,7 @@ book: $(STAMP) $(ASSETS)
 
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check src tests book/_ext benchmarks
-	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) -m "not site" --durations=10
+	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
 	$(BIN)/pytest -m site tests/test_site.py
 
