@@ -196,15 +196,16 @@ def collect_rollout(envs, agent, obs, T, device, history, step0, timers) -> dict
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
         with torch.inference_mode():
             action = agent.actor.act(obs_t)
+        action = action.cpu().numpy()
         tock = time.perf_counter()
         timers["network"] += tock - tick
-        next_obs, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
+        next_obs, reward, terminated, truncated, info = envs.step(action)
         timers["env"] += time.perf_counter() - tock
         ended = terminated | truncated
         value_obs = bootstrap_observations(next_obs, ended, info)
         history.record_episodes(step0 + (t + 1) * envs.num_envs, info)
         for key, value in zip(
-            keys, (obs, action.cpu().numpy(), reward, terminated, ended, value_obs), strict=True
+            keys, (obs, action, reward, terminated, ended, value_obs), strict=True
         ):
             batch[key].append(value)
         obs = next_obs
