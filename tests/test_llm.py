@@ -193,3 +193,34 @@ def test_a_short_rl_run_and_bad_settings():
         RLConfig(method="ppo")
     with pytest.raises(ValueError, match="k must"):
         RLConfig(k=1)
+
+
+def test_preference_pairs_choose_the_shortest_correct_and_a_longer_negative(monkeypatch):
+    from f2p.llm import long2short
+    from f2p.llm.train import Rollouts
+
+    problems = [Problem(1, 2, 1), Problem(2, 2, 1), Problem(3, 3, 1)]
+    texts = [
+        "1+2+0=03;c1+2=03;A03.",
+        "1+2+0=03;A03.",
+        "A04.",  # long correct, short correct, wrong
+        "A05.",
+        "A01.",
+        "2+2+0=04;A05.",  # nothing correct: no pair
+        "A07.",
+        "3+3+0=06;A06.",
+        "3+3+0=06;c3+3=07;A07.",  # a shorter and a longer wrong one
+    ]
+    rewards = torch.tensor(
+        [reward(t, p) for t, p in zip(texts, [q for q in problems for _ in range(3)], strict=True)]
+    )
+
+    def fake_rollout(model, probs, k, temperature, gen, device):
+        return Rollouts(None, encode(texts), rewards.view(3, 3), None)
+
+    monkeypatch.setattr(long2short, "rollout", fake_rollout)
+    pairs = long2short.preference_pairs(None, problems, 3, 1.0, None)
+    assert pairs == [
+        ("1+2:", "1+2+0=03;A03.", "1+2+0=03;c1+2=03;A03."),
+        ("3+3:", "3+3+0=06;A06.", "3+3+0=06;c3+3=07;A07."),
+    ]

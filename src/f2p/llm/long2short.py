@@ -38,7 +38,6 @@ def preference_pairs(
     """(prompt, shortest correct response, a longer response) for every problem with a correct
     sample and a longer one: as in k1.5, the negative is longer than the chosen one, correct or
     wrong (the longest such correct response if there is one, else the longest wrong one)."""
-    model.eval()
     r = rollout(model, problems, k, temperature, gen, device)
     texts, correct = decode(r.responses.cpu()), r.rewards.view(-1) > 0
     pairs = []
