@@ -1,0 +1,249 @@
+"""Video classifiers that share one small 2D backbone, so that comparisons isolate the temporal
+module (chapters 01-03).
+
+- :class:`TSN`: Temporal Segment Networks (Wang et al., 2016): a 2D network scores each sampled
+  frame, a segmental consensus (average, max or learned weights) combines the scores.
+- :class:`TSM`: Temporal Shift Module (Lin et al., 2019): the same network with a fraction of the
+  channels shifted along time inside each residual branch (zero extra parameters and FLOPs).
+- :class:`TRN`: Temporal Relation Network (Zhou et al., 2018): MLPs over ordered tuples of frame
+  features, summed over scales.
+- :class:`ECO`: ECO-style (Zolfaghari et al., 2018): 2D feature maps per frame stacked along time
+  and classified by a small 3D convolutional head.
+- :class:`NonLocal`: a non-local block (Wang et al., 2018) over all space-time positions of the
+  frame feature maps.
+
+Every model maps clips (N, T, C, H, W) to class scores (N, classes).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CONSENSUS = ("avg", "max", "weighted")
+
+
+def temporal_shift(x: torch.Tensor, frames: int, fold_div: int = 8, online: bool = False):
+    """Shift 1/fold_div of the channels of (N*T, C, H, W) features one step back in time (frame
+    t sees t+1) and another 1/fold_div one step forward (t sees t-1); zeros enter at the ends.
+    ``online``: only the forward shift (no access to future frames)."""
+    nt, c, h, w = x.shape
+    if nt % frames:
+        raise ValueError(f"batch*time = {nt} is not a multiple of frames = {frames}")
+    x = x.view(nt // frames, frames, c, h, w)
+    fold = c // fold_div
+    out = torch.zeros_like(x)
+    if online:
+        out[:, 1:, :fold] = x[:, :-1, :fold]  # from the past
+        out[:, :, fold:] = x[:, :, fold:]
+    else:
+        out[:, :-1, :fold] = x[:, 1:, :fold]  # from the future
+        out[:, 1:, fold : 2 * fold] = x[:, :-1, fold : 2 * fold]  # from the past
+        out[:, :, 2 * fold :] = x[:, :, 2 * fold :]
+    return out.view(nt, c, h, w)
+
+
+class ResBlock(nn.Module):
+    """conv-BN-ReLU-conv-BN plus shortcut; ``shift`` (if given) is applied to the input of the
+    residual branch only, TSM's "residual shift"."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
+        )
+        self.shift: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch = self.shift(x) if self.shift is not None else x
+        y = F.relu(self.bn1(self.conv1(branch)))
+        return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+class Backbone(nn.Module):
+    """A small residual CNN applied to every frame: (N*T, C, H, W) -> feature maps
+    (N*T, widths[-1], H/4, W/4); ``pool`` averages them to (N*T, widths[-1])."""
+
+    def __init__(self, channels: int = 3, widths: tuple[int, int, int] = (16, 32, 32)) -> None:
+        super().__init__()
+        a, b, c = widths
+        self.stem = nn.Sequential(nn.Conv2d(channels, a, 3, 1, 1, bias=False), nn.BatchNorm2d(a))
+        self.blocks = nn.ModuleList([ResBlock(a, a), ResBlock(a, b, 2), ResBlock(b, c, 2)])
+        self.width = c
+
+    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.stem(x))
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_maps(x).mean(dim=(2, 3))
+
+
+def _frames(clips: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    if clips.dim() != 5:
+        raise ValueError(f"expected clips of shape (N, T, C, H, W), got {tuple(clips.shape)}")
+    n, t = clips.shape[:2]
+    return clips.flatten(0, 1), n, t
+
+
+def rgb_difference(clips: torch.Tensor) -> torch.Tensor:
+    """TSN's RGB-difference modality: differences of consecutive frames (N, T-1, C, H, W)."""
+    return clips[:, 1:] - clips[:, :-1]
+
+
+class TSN(nn.Module):
+    """Per-frame class scores of a 2D network, combined by a segmental consensus."""
+
+    def __init__(
+        self, classes: int, channels: int = 3, frames: int = 8, consensus: str = "avg"
+    ) -> None:
+        super().__init__()
+        if consensus not in CONSENSUS:
+            raise ValueError(f"consensus must be one of {CONSENSUS}, got {consensus!r}")
+        self.backbone = Backbone(channels)
+        self.fc = nn.Linear(self.backbone.width, classes)
+        self.consensus = consensus
+        self.weights = nn.Parameter(torch.zeros(frames)) if consensus == "weighted" else None
+
+    def frame_scores(self, clips: torch.Tensor) -> torch.Tensor:
+        x, n, t = _frames(clips)
+        return self.fc(self.backbone(x)).view(n, t, -1)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        scores = self.frame_scores(clips)
+        if self.consensus == "avg":
+            return scores.mean(1)
+        if self.consensus == "max":
+            return scores.max(1).values
+        if self.weights.numel() != scores.shape[1]:
+            raise ValueError(f"weighted consensus was built for {self.weights.numel()} frames")
+        return (torch.softmax(self.weights, 0)[None, :, None] * scores).sum(1)
+
+
+class TSM(TSN):
+    """TSN with a temporal shift in every residual block (average consensus)."""
+
+    def __init__(
+        self,
+        classes: int,
+        channels: int = 3,
+        frames: int = 8,
+        fold_div: int = 8,
+        online: bool = False,
+    ) -> None:
+        super().__init__(classes, channels, frames, "avg")
+        self.frames, self.fold_div, self.online = frames, fold_div, online
+        for block in self.backbone.blocks:
+            block.shift = self._shift
+
+    def _shift(self, x: torch.Tensor) -> torch.Tensor:
+        return temporal_shift(x, self.frames, self.fold_div, self.online)
+
+
+def ordered_tuples(frames: int, scale: int, limit: int, gen: torch.Generator) -> torch.Tensor:
+    """Up to ``limit`` tuples of ``scale`` frame indices in increasing (temporal) order."""
+    tuples = list(itertools.combinations(range(frames), scale))
+    if len(tuples) > limit:
+        keep = torch.randperm(len(tuples), generator=gen)[:limit].sort().values
+        tuples = [tuples[i] for i in keep.tolist()]
+    return torch.tensor(tuples)
+
+
+class TRN(nn.Module):
+    """Multi-scale temporal relations: T(V) = sum_d sum_{ordered d-tuples} h_d(g_d([f_i1..f_id]))
+    (g summed over the tuples of a scale before h, as in the paper)."""
+
+    def __init__(
+        self, classes: int, channels: int = 3, frames: int = 8, tuples_per_scale: int = 3
+    ) -> None:
+        super().__init__()
+        self.backbone = Backbone(channels)
+        d = self.backbone.width
+        gen = torch.Generator().manual_seed(0)
+        self.tuples = [
+            ordered_tuples(frames, s, tuples_per_scale, gen) for s in range(2, frames + 1)
+        ]
+        self.g = nn.ModuleList(
+            nn.Sequential(nn.Linear(s * d, 64), nn.ReLU()) for s in range(2, frames + 1)
+        )
+        self.h = nn.ModuleList(nn.Linear(64, classes) for _ in range(2, frames + 1))
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        x, n, t = _frames(clips)
+        features = self.backbone(x).view(n, t, -1)
+        out = 0
+        for tuples, g, h in zip(self.tuples, self.g, self.h, strict=True):
+            picked = features[:, tuples]  # (N, tuples, scale, D)
+            out = out + h(g(picked.flatten(2)).sum(1))
+        return out
+
+
+class ECO(nn.Module):
+    """2D feature maps of every frame, stacked along time, classified by a 3D conv head."""
+
+    def __init__(self, classes: int, channels: int = 3) -> None:
+        super().__init__()
+        self.backbone = Backbone(channels)
+        c = self.backbone.width
+        self.head = nn.Sequential(
+            nn.Conv3d(c, c, 3, padding=1, bias=False),
+            nn.BatchNorm3d(c),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool3d(1),
+        )
+        self.fc = nn.Linear(c, classes)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        x, n, t = _frames(clips)
+        maps = self.backbone.feature_maps(x)
+        maps = maps.view(n, t, *maps.shape[1:]).transpose(1, 2)  # (N, C, T, H, W)
+        return self.fc(self.head(maps).flatten(1))
+
+
+class NonLocalBlock(nn.Module):
+    """y_i = x_i + W_z sum_j softmax_j(theta(x_i) . phi(x_j)) g(x_j) over all space-time
+    positions (the embedded-Gaussian form), with W_z initialised to zero (an identity block)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        inner = max(c // 2, 1)
+        self.theta, self.phi, self.g = (nn.Conv3d(c, inner, 1) for _ in range(3))
+        self.z = nn.Conv3d(inner, c, 1)
+        nn.init.zeros_(self.z.weight)
+        nn.init.zeros_(self.z.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, h, w = x.shape
+        q = self.theta(x).flatten(2).transpose(1, 2)  # (N, THW, inner)
+        k = self.phi(x).flatten(2)  # (N, inner, THW)
+        v = self.g(x).flatten(2).transpose(1, 2)
+        y = torch.softmax(q @ k, dim=-1) @ v
+        return x + self.z(y.transpose(1, 2).reshape(n, -1, t, h, w))
+
+
+class NonLocal(nn.Module):
+    """Frame feature maps, one non-local block over space-time, average pooling, a classifier."""
+
+    def __init__(self, classes: int, channels: int = 3) -> None:
+        super().__init__()
+        self.backbone = Backbone(channels)
+        self.block = NonLocalBlock(self.backbone.width)
+        self.fc = nn.Linear(self.backbone.width, classes)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        x, n, t = _frames(clips)
+        maps = self.backbone.feature_maps(x)
+        maps = maps.view(n, t, *maps.shape[1:]).transpose(1, 2)
+        return self.fc(self.block(maps).mean(dim=(2, 3, 4)))

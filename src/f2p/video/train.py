@@ -1,0 +1,94 @@
+"""Training and evaluation loops for the video chapters, and TSN's segment sampling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from f2p.video.data import VideoClips
+
+Transform = Callable[[torch.Tensor], torch.Tensor]
+
+
+def segment_indices(
+    frames: int, segments: int, train: bool, gen: torch.Generator | None = None
+) -> torch.Tensor:
+    """TSN's sparse sampling: split ``frames`` into ``segments`` equal spans and take one frame
+    from each, at random in training and at the centre of the span at test time."""
+    if not 1 <= segments <= frames:
+        raise ValueError(f"need 1 <= segments <= frames, got {segments} segments, {frames} frames")
+    edges = torch.linspace(0, frames, segments + 1)
+    lo, hi = edges[:-1], edges[1:]
+    if train:
+        pick = lo + torch.rand(segments, generator=gen) * (hi - lo)
+    else:
+        pick = (lo + hi) / 2
+    return pick.floor().long().clamp(max=frames - 1)
+
+
+@dataclass
+class TrainHistory:
+    loss: list[float] = field(default_factory=list)
+    """mean training loss of each epoch"""
+    test_accuracy: list[float] = field(default_factory=list)
+    """test accuracy after each epoch"""
+    seconds: float = 0.0
+    """training wall-clock (evaluation excluded)"""
+
+
+@torch.no_grad()
+def accuracy(
+    model: nn.Module,
+    data: VideoClips,
+    transform: Transform | None = None,
+    batch: int = 256,
+    device="cpu",
+) -> float:
+    """Top-1 accuracy of ``model`` on ``data`` (inputs passed through ``transform`` first)."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(data), batch):
+        clips = data.clips[start : start + batch].to(device)
+        clips = transform(clips) if transform else clips
+        correct += (model(clips).argmax(1).cpu() == data.labels[start : start + batch]).sum()
+    return correct.item() / len(data)
+
+
+def train_classifier(
+    model: nn.Module,
+    train: VideoClips,
+    test: VideoClips,
+    epochs: int = 8,
+    batch: int = 32,
+    lr: float = 3e-3,
+    transform: Transform | None = None,
+    seed: int = 0,
+    device="cpu",
+    progress: bool = True,
+) -> TrainHistory:
+    """Adam with cross-entropy on ``train``; test accuracy after every epoch."""
+    gen = torch.Generator().manual_seed(seed)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = TrainHistory()
+    for _ in tqdm(range(epochs), desc=type(model).__name__, disable=not progress):
+        tick, total = time.perf_counter(), 0.0
+        model.train()
+        for idx in torch.randperm(len(train), generator=gen).split(batch):
+            clips = train.clips[idx].to(device)
+            clips = transform(clips) if transform else clips
+            loss = F.cross_entropy(model(clips), train.labels[idx].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        history.seconds += time.perf_counter() - tick
+        history.loss.append(total / len(train))
+        history.test_accuracy.append(accuracy(model, test, transform, device=device))
+    return history

@@ -1,0 +1,121 @@
+"""f2p.video: the clip generator, optical flow, temporal modules and segment sampling."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from f2p.video import data, flow, models
+from f2p.video.train import segment_indices
+
+
+def test_clips_have_the_promised_shapes_labels_and_errors():
+    clips, labels, digits, motions = data.make_clips(50, "temporal", frames=8, size=32, seed=0)
+    assert clips.shape == (50, 8, 3, 32, 32) and torch.equal(labels, motions)
+    _, appearance, digits2, _ = data.make_clips(50, "appearance", seed=0)
+    assert torch.equal(appearance, digits2) and torch.equal(digits, digits2)
+    for kwargs, match in [
+        (dict(n=0), "n >= 1"),
+        (dict(n=5, frames=1), "frames"),
+        (dict(n=5, size=30), "size"),
+        (dict(n=5, label_set="kinetics"), "label set"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            data.make_clips(**kwargs)
+
+
+def test_paired_motions_are_time_reversals_of_each_other():
+    u = torch.linspace(0, 1, 8)
+    for pair in range(5):
+        forward = data._paths(torch.tensor([2 * pair]), u, torch.Generator().manual_seed(1))
+        backward = data._paths(torch.tensor([2 * pair + 1]), u, torch.Generator().manual_seed(1))
+        for key in forward:
+            torch.testing.assert_close(forward[key].flip(1), backward[key])
+
+
+def test_temporal_shift_equals_explicit_indexing():
+    n, t, c = 2, 4, 16
+    x = torch.randn(n * t, c, 3, 3)
+    out = models.temporal_shift(x, t, fold_div=4).view(n, t, c, 3, 3)
+    v = x.view(n, t, c, 3, 3)
+    for i in range(t):
+        expected_future = v[:, i + 1, :4] if i + 1 < t else torch.zeros_like(v[:, 0, :4])
+        expected_past = v[:, i - 1, 4:8] if i > 0 else torch.zeros_like(v[:, 0, 4:8])
+        torch.testing.assert_close(out[:, i, :4], expected_future)
+        torch.testing.assert_close(out[:, i, 4:8], expected_past)
+        torch.testing.assert_close(out[:, i, 8:], v[:, i, 8:])
+    online = models.temporal_shift(x, t, fold_div=4, online=True).view(n, t, c, 3, 3)
+    torch.testing.assert_close(online[:, 1:, :4], v[:, :-1, :4])
+    assert online[:, 0, :4].abs().max() == 0
+    with pytest.raises(ValueError, match="multiple"):
+        models.temporal_shift(torch.randn(7, 8, 2, 2), 4)
+
+
+def test_average_consensus_is_invariant_to_frame_order_and_tsm_is_not():
+    torch.manual_seed(0)
+    clips = torch.rand(3, 8, 3, 16, 16)
+    reversed_clips = clips.flip(1)
+    tsn, tsm = models.TSN(10).eval(), models.TSM(10).eval()
+    with torch.no_grad():
+        for block in tsm.backbone.blocks:  # make the shifted channels matter
+            block.conv1.weight.normal_()
+        torch.testing.assert_close(tsn(clips), tsn(reversed_clips))
+        assert not torch.allclose(tsm(clips), tsm(reversed_clips))
+
+
+def test_tsm_has_the_parameters_and_flops_of_tsn():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    tsn, tsm = models.TSN(10), models.TSM(10)
+    assert sum(p.numel() for p in tsn.parameters()) == sum(p.numel() for p in tsm.parameters())
+    clips = torch.rand(2, 8, 3, 32, 32)
+    counts = []
+    for model in (tsn, tsm):
+        with FlopCounterMode(display=False) as counter:
+            model(clips)
+        counts.append(counter.get_total_flops())
+    assert counts[0] == counts[1] > 0
+
+
+def test_trn_relations_use_ordered_tuples():
+    trn = models.TRN(10, frames=6, tuples_per_scale=4)
+    for scale, tuples in zip(range(2, 7), trn.tuples, strict=True):
+        assert tuples.shape[1] == scale and len(tuples) <= 4
+        assert (tuples[:, 1:] > tuples[:, :-1]).all()
+    assert trn(torch.rand(2, 6, 3, 16, 16)).shape == (2, 10)
+
+
+@pytest.mark.parametrize(
+    "model", [models.ECO(10), models.NonLocal(10), models.TSN(10, consensus="max")]
+)
+def test_every_model_maps_clips_to_scores(model):
+    assert model(torch.rand(2, 8, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(ValueError, match="N, T, C, H, W"):
+        model(torch.rand(8, 3, 32, 32))
+
+
+def test_segment_sampling_takes_one_frame_from_every_segment():
+    gen = torch.Generator().manual_seed(0)
+    for frames, segments in [(16, 8), (10, 3), (8, 8)]:
+        edges = torch.linspace(0, frames, segments + 1)
+        for train in (True, False):
+            idx = segment_indices(frames, segments, train, gen)
+            assert ((idx >= edges[:-1].floor()) & (idx < edges[1:])).all()
+    assert segment_indices(16, 4, False).tolist() == [2, 6, 10, 14]
+    with pytest.raises(ValueError, match="segments"):
+        segment_indices(4, 5, True)
+
+
+def test_horn_schunck_recovers_a_known_translation():
+    y, x = torch.meshgrid(torch.arange(48.0), torch.arange(48.0), indexing="ij")
+
+    def pattern(shift_x: float, shift_y: float) -> torch.Tensor:
+        xs, ys = x - shift_x, y - shift_y
+        return (torch.sin(xs / 4) * torch.cos(ys / 5) + 0.5 * torch.sin((xs + ys) / 7))[None, None]
+
+    uv = flow.horn_schunck(pattern(0, 0), pattern(0.6, -0.4), alpha=0.5, iterations=500)
+    interior = uv[0, :, 8:-8, 8:-8]
+    torch.testing.assert_close(interior[0].median(), torch.tensor(0.6), atol=0.06, rtol=0)
+    torch.testing.assert_close(interior[1].median(), torch.tensor(-0.4), atol=0.06, rtol=0)
+    with pytest.raises(ValueError, match="grey frame"):
+        flow.horn_schunck(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
