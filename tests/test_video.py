@@ -119,3 +119,14 @@ def test_horn_schunck_recovers_a_known_translation():
     torch.testing.assert_close(interior[1].median(), torch.tensor(-0.4), atol=0.06, rtol=0)
     with pytest.raises(ValueError, match="grey frame"):
         flow.horn_schunck(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
+
+
+def test_streams_interleave_labelled_actions_with_background():
+    frames, labels = data.make_stream(3, frames=8, gap=(2, 5), seed=0)
+    assert frames.shape[0] == labels.shape[0] and frames.shape[1:] == (3, 32, 32)
+    action = labels != data.BACKGROUND
+    assert action.sum() == 24 and labels[0] == data.BACKGROUND and labels[-1] == data.BACKGROUND
+    starts = (action[1:] & ~action[:-1]).sum()
+    assert starts == 3  # three separate actions
+    with pytest.raises(ValueError, match="actions"):
+        data.make_stream(0)

@@ -6,7 +6,7 @@ one of ten ways that form five time-reversed pairs:
     right / left, down / up, approach / recede (grows / shrinks), clockwise / counter-clockwise
     rotation, appear / disappear (fades in / out),
 
-plus a dimmer distractor digit drifting in a random direction and Gaussian pixel noise. Two
+plus a dim square drifting in a random direction (a distractor motion) and Gaussian pixel noise. Two
 label sets mirror the two kinds of benchmark:
 
 - ``"appearance"`` (Kinetics-like): the label is the digit (what is in the frames), whatever the
@@ -102,9 +102,11 @@ def make_clips(
     channels: int = 3,
     noise: float = 0.05,
     seed: int = 0,
+    empty: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``n`` clips (N, T, C, H, W), their labels for ``label_set``, and both factors (the digit
-    and the motion of each clip, so that either label set can be read off)."""
+    and the motion of each clip, so that either label set can be read off). ``empty``: leave the
+    main digit out (distractor and noise only: background for untrimmed streams)."""
     if label_set not in LABEL_SETS:
         raise ValueError(f"unknown label set {label_set!r}; expected one of {LABEL_SETS}")
     if n < 1 or frames < 2 or channels < 1:
@@ -116,9 +118,10 @@ def make_clips(
     pick = torch.randint(len(images), (n,), generator=gen)
     digit, motion = targets[pick], torch.randint(len(MOTIONS), (n,), generator=gen)
     u = torch.linspace(0, 1, frames)
-    main = _render(images[pick], _paths(motion, u, gen), size)
-    # distractor: another digit drifting in a random direction, dimmer
-    other = torch.randint(len(images), (n,), generator=gen)
+    main = _render(images[pick], _paths(motion, u, gen), size) * (not empty)
+    # distractor: a dim square drifting in a random direction (motion that is not the action)
+    square = torch.zeros(1, 1, 8, 8)
+    square[..., 2:6, 2:6] = 1.0
     drift = (torch.rand(n, 2, generator=gen) - 0.5) * 1.2
     start = (torch.rand(n, 2, generator=gen) - 0.5) * 1.2
     path = {
@@ -128,7 +131,7 @@ def make_clips(
         "angle": torch.zeros(n, frames),
         "alpha": torch.full((n, frames), 0.4),
     }
-    distractor = _render(images[other], path, size)
+    distractor = _render(square.expand(n, -1, -1, -1), path, size)
     colour = 0.4 + 0.6 * torch.rand(n, 1, channels, 1, 1, generator=gen)
     clips = (torch.maximum(main, distractor) * colour).clamp(0, 1)
     clips = clips + noise * torch.randn(clips.shape, generator=gen)
@@ -151,3 +154,37 @@ class VideoClips(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.clips[i], self.labels[i]
+
+
+BACKGROUND = -1
+"""per-frame label of background (no action) in untrimmed streams"""
+
+
+def make_stream(
+    actions: int,
+    frames: int = 8,
+    gap: tuple[int, int] = (4, 12),
+    size: int = 32,
+    channels: int = 3,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An untrimmed stream: ``actions`` temporal-class clips separated by background stretches of
+    random length in ``gap`` (only the drifting square and noise). Returns the frames
+    (T, C, H, W) and per-frame motion labels (T,), ``BACKGROUND`` between actions."""
+    if actions < 1 or not 1 <= gap[0] <= gap[1]:
+        raise ValueError(f"need actions >= 1 and 1 <= gap[0] <= gap[1], got {actions}, {gap}")
+    clips, _, _, motions = make_clips(actions, "temporal", frames, size, channels, noise, seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    lengths = torch.randint(gap[0], gap[1] + 1, (actions + 1,), generator=gen)
+    background = make_clips(
+        actions + 1, "temporal", int(lengths.max()), size, channels, noise, seed + 2, empty=True
+    )[0]
+    pieces, labels = [], []
+    for i in range(actions + 1):
+        pieces.append(background[i, : lengths[i]])
+        labels.append(torch.full((int(lengths[i]),), BACKGROUND))
+        if i < actions:
+            pieces.append(clips[i])
+            labels.append(torch.full((frames,), int(motions[i])))
+    return torch.cat(pieces), torch.cat(labels)

@@ -107,12 +107,17 @@ class TSN(nn.Module):
     """Per-frame class scores of a 2D network, combined by a segmental consensus."""
 
     def __init__(
-        self, classes: int, channels: int = 3, frames: int = 8, consensus: str = "avg"
+        self,
+        classes: int,
+        channels: int = 3,
+        frames: int = 8,
+        consensus: str = "avg",
+        widths: tuple[int, int, int] = (16, 32, 32),
     ) -> None:
         super().__init__()
         if consensus not in CONSENSUS:
             raise ValueError(f"consensus must be one of {CONSENSUS}, got {consensus!r}")
-        self.backbone = Backbone(channels)
+        self.backbone = Backbone(channels, widths)
         self.fc = nn.Linear(self.backbone.width, classes)
         self.consensus = consensus
         self.weights = nn.Parameter(torch.zeros(frames)) if consensus == "weighted" else None
@@ -142,8 +147,9 @@ class TSM(TSN):
         frames: int = 8,
         fold_div: int = 8,
         online: bool = False,
+        widths: tuple[int, int, int] = (16, 32, 32),
     ) -> None:
-        super().__init__(classes, channels, frames, "avg")
+        super().__init__(classes, channels, frames, "avg", widths)
         self.frames, self.fold_div, self.online = frames, fold_div, online
         for block in self.backbone.blocks:
             block.shift = self._shift
@@ -166,10 +172,15 @@ class TRN(nn.Module):
     (g summed over the tuples of a scale before h, as in the paper)."""
 
     def __init__(
-        self, classes: int, channels: int = 3, frames: int = 8, tuples_per_scale: int = 3
+        self,
+        classes: int,
+        channels: int = 3,
+        frames: int = 8,
+        tuples_per_scale: int = 3,
+        widths: tuple[int, int, int] = (16, 32, 32),
     ) -> None:
         super().__init__()
-        self.backbone = Backbone(channels)
+        self.backbone = Backbone(channels, widths)
         d = self.backbone.width
         gen = torch.Generator().manual_seed(0)
         self.tuples = [
@@ -193,9 +204,11 @@ class TRN(nn.Module):
 class ECO(nn.Module):
     """2D feature maps of every frame, stacked along time, classified by a 3D conv head."""
 
-    def __init__(self, classes: int, channels: int = 3) -> None:
+    def __init__(
+        self, classes: int, channels: int = 3, widths: tuple[int, int, int] = (16, 32, 32)
+    ) -> None:
         super().__init__()
-        self.backbone = Backbone(channels)
+        self.backbone = Backbone(channels, widths)
         c = self.backbone.width
         self.head = nn.Sequential(
             nn.Conv3d(c, c, 3, padding=1, bias=False),
@@ -236,9 +249,11 @@ class NonLocalBlock(nn.Module):
 class NonLocal(nn.Module):
     """Frame feature maps, one non-local block over space-time, average pooling, a classifier."""
 
-    def __init__(self, classes: int, channels: int = 3) -> None:
+    def __init__(
+        self, classes: int, channels: int = 3, widths: tuple[int, int, int] = (16, 32, 32)
+    ) -> None:
         super().__init__()
-        self.backbone = Backbone(channels)
+        self.backbone = Backbone(channels, widths)
         self.block = NonLocalBlock(self.backbone.width)
         self.fc = nn.Linear(self.backbone.width, classes)
 
