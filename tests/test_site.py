@@ -141,6 +141,7 @@ PAGES = [
     "book/notation.html",
     "book/bibliography.html",
     "book/results.html",
+    "chapters/02_tsn/tsn.html",
     "chapters/07_autoregressive/autoregressive.html",
     "chapters/08_actor_critic/actor_critic.html",
     "chapters/09_ddpg/ddpg.html",

@@ -130,3 +130,17 @@ def test_streams_interleave_labelled_actions_with_background():
     assert starts == 3  # three separate actions
     with pytest.raises(ValueError, match="actions"):
         data.make_stream(0)
+
+
+def test_cross_modality_init_averages_rgb_filters_and_partial_bn_freezes_all_but_the_first():
+    rgb = models.TSN(10)
+    diff = models.cross_modality_init(models.TSN(10, channels=5), rgb)
+    w_rgb, w_diff = rgb.backbone.stem[0].weight, diff.backbone.stem[0].weight
+    assert w_diff.shape[1] == 5
+    torch.testing.assert_close(w_diff[:, 3], w_rgb.mean(1))
+    torch.testing.assert_close(diff.fc.weight, rgb.fc.weight)
+    diff.train()
+    models.partial_bn(diff)
+    norms = [m for m in diff.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms[0].training and norms[0].weight.requires_grad
+    assert not any(n.training or n.weight.requires_grad for n in norms[1:])

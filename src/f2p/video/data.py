@@ -70,7 +70,7 @@ def _paths(motion: torch.Tensor, u: torch.Tensor, gen: torch.Generator) -> dict[
     x = torch.where((kind == 0)[:, None], sweep, x)
     y = torch.where((kind == 1)[:, None], sweep, y)
     scale = torch.where((kind == 2)[:, None], 0.45 + 0.6 * progress, scale)
-    angle = torch.where((kind == 3)[:, None], (progress - 0.5) * math.pi * 1.2, angle)
+    angle = torch.where((kind == 3)[:, None], (progress - 0.5) * math.pi / 2, angle)
     alpha = torch.where((kind == 4)[:, None], 0.1 + 0.9 * progress, alpha)
     return {"x": x, "y": y, "scale": scale, "angle": angle, "alpha": alpha}
 
@@ -139,21 +139,31 @@ def make_clips(
     return clips, labels, digit, motion
 
 
-class VideoClips(Dataset):
-    """A ``torch.utils.data`` dataset of generated clips: items are (clip (T, C, H, W), label)."""
+class ClipTensors(Dataset):
+    """A ``torch.utils.data`` dataset of per-clip tensors (clips, or derived inputs such as their
+    optical flow) and labels: items are (clip, label)."""
 
-    def __init__(self, n: int, label_set: str = "temporal", seed: int = 0, **kwargs) -> None:
-        self.clips, self.labels, self.digits, self.motions = make_clips(
-            n, label_set, seed=seed, **kwargs
-        )
-        self.label_set = label_set
-        self.classes = MOTIONS if label_set == "temporal" else tuple(str(d) for d in range(10))
+    def __init__(self, clips: torch.Tensor, labels: torch.Tensor) -> None:
+        if len(clips) != len(labels):
+            raise ValueError(f"{len(clips)} clips but {len(labels)} labels")
+        self.clips, self.labels = clips, labels
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.clips[i], self.labels[i]
+
+
+class VideoClips(ClipTensors):
+    """Generated clips (see :func:`make_clips`) with the labels of ``label_set``; the digit and
+    motion of every clip are kept as ``digits`` and ``motions``."""
+
+    def __init__(self, n: int, label_set: str = "temporal", seed: int = 0, **kwargs) -> None:
+        clips, labels, self.digits, self.motions = make_clips(n, label_set, seed=seed, **kwargs)
+        super().__init__(clips, labels)
+        self.label_set = label_set
+        self.classes = MOTIONS if label_set == "temporal" else tuple(str(d) for d in range(10))
 
 
 BACKGROUND = -1

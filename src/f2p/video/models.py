@@ -137,6 +137,31 @@ class TSN(nn.Module):
         return (torch.softmax(self.weights, 0)[None, :, None] * scores).sum(1)
 
 
+def cross_modality_init(target: TSN, source: TSN) -> TSN:
+    """TSN's cross-modality initialisation: copy an RGB-trained network into a network for
+    another modality (RGB difference, flow) whose first convolution has a different number of
+    input channels; that convolution gets the source's weights averaged over the RGB channels,
+    replicated across the new channels. Returns ``target``."""
+    state = source.state_dict()
+    stem = state["backbone.stem.0.weight"]
+    channels = target.backbone.stem[0].in_channels
+    state["backbone.stem.0.weight"] = stem.mean(1, keepdim=True).expand(-1, channels, -1, -1)
+    target.load_state_dict(state)
+    return target
+
+
+def partial_bn(model: nn.Module) -> nn.Module:
+    """TSN's partial batch normalisation: freeze the statistics and affine parameters of every
+    BatchNorm layer except the first, which adapts to the new modality's input distribution.
+    Call after ``model.train()`` (it sets the frozen layers to eval mode). Returns ``model``."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms[1:]:
+        norm.eval()
+        norm.weight.requires_grad_(False)
+        norm.bias.requires_grad_(False)
+    return model
+
+
 class TSM(TSN):
     """TSN with a temporal shift in every residual block (average consensus)."""
 

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from f2p.video.data import VideoClips
+from f2p.video import models
+from f2p.video.data import ClipTensors
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -45,7 +46,7 @@ class TrainHistory:
 @torch.no_grad()
 def accuracy(
     model: nn.Module,
-    data: VideoClips,
+    data: ClipTensors,
     transform: Transform | None = None,
     batch: int = 256,
     device="cpu",
@@ -62,24 +63,31 @@ def accuracy(
 
 def train_classifier(
     model: nn.Module,
-    train: VideoClips,
-    test: VideoClips,
+    train: ClipTensors,
+    test: ClipTensors,
     epochs: int = 8,
     batch: int = 32,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
     transform: Transform | None = None,
+    partial_bn: bool = False,
     seed: int = 0,
     device="cpu",
     progress: bool = True,
 ) -> TrainHistory:
-    """Adam with cross-entropy on ``train``; test accuracy after every epoch."""
+    """Adam with cross-entropy on ``train`` and a one-cycle learning-rate schedule (warm-up to
+    ``lr``, then annealing); test accuracy after every epoch. ``partial_bn``: TSN's partial
+    batch normalisation (:func:`f2p.video.models.partial_bn`) during training."""
     gen = torch.Generator().manual_seed(seed)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    steps = epochs * -(-len(train) // batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
     history = TrainHistory()
     for _ in tqdm(range(epochs), desc=type(model).__name__, disable=not progress):
         tick, total = time.perf_counter(), 0.0
         model.train()
+        if partial_bn:
+            models.partial_bn(model)
         for idx in torch.randperm(len(train), generator=gen).split(batch):
             clips = train.clips[idx].to(device)
             clips = transform(clips) if transform else clips
@@ -87,6 +95,7 @@ def train_classifier(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            schedule.step()
             total += loss.item() * len(idx)
         history.seconds += time.perf_counter() - tick
         history.loss.append(total / len(train))
