@@ -35,6 +35,10 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             ],
         ),
         (
+            "ch03_temporal_models.py",
+            ["--seeds", "0", "--train", "32", "--test", "16", "--epochs", "1", "--size", "16"],
+        ),
+        (
             "ch11_rollout_speed.py",
             ["--batch", "8", "--tokens", "6", "--iterations", "1", "--warmup-steps", "2"],
         ),

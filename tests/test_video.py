@@ -144,3 +144,25 @@ def test_cross_modality_init_averages_rgb_filters_and_partial_bn_freezes_all_but
     norms = [m for m in diff.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert norms[0].training and norms[0].weight.requires_grad
     assert not any(n.training or n.weight.requires_grad for n in norms[1:])
+
+
+def test_horn_schunck_agrees_with_opencv_farneback_on_a_translation():
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+
+    y, x = np.mgrid[0:64, 0:64].astype(np.float32)
+
+    def pattern(dx: float) -> np.ndarray:
+        return (127 + 60 * np.sin((x - dx) / 5) * np.cos(y / 6)).astype(np.float32)
+
+    first, second = pattern(0.0), pattern(1.0)
+    reference = cv2.calcOpticalFlowFarneback(
+        first.astype(np.uint8), second.astype(np.uint8), None, 0.5, 3, 15, 3, 5, 1.2, 0
+    )
+    ours = flow.horn_schunck(
+        torch.tensor(first / 255)[None, None], torch.tensor(second / 255)[None, None], 0.05, 800
+    )
+    inner = slice(12, -12)
+    ref_u = float(np.median(reference[inner, inner, 0]))
+    our_u = ours[0, 0, inner, inner].median().item()
+    assert abs(ref_u - 1.0) < 0.15 and abs(our_u - 1.0) < 0.15

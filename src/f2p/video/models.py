@@ -137,6 +137,11 @@ class TSN(nn.Module):
         return (torch.softmax(self.weights, 0)[None, :, None] * scores).sum(1)
 
 
+def late_fusion(*logits: torch.Tensor) -> torch.Tensor:
+    """Two-stream late fusion: the average of the streams' class probabilities."""
+    return torch.stack([torch.softmax(x, dim=-1) for x in logits]).mean(0)
+
+
 def cross_modality_init(target: TSN, source: TSN) -> TSN:
     """TSN's cross-modality initialisation: copy an RGB-trained network into a network for
     another modality (RGB difference, flow) whose first convolution has a different number of
