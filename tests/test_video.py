@@ -166,3 +166,13 @@ def test_horn_schunck_agrees_with_opencv_farneback_on_a_translation():
     ref_u = float(np.median(reference[inner, inner, 0]))
     our_u = ours[0, 0, inner, inner].median().item()
     assert abs(ref_u - 1.0) < 0.15 and abs(our_u - 1.0) < 0.15
+
+
+def test_animation_html_makes_no_external_requests():
+    import re
+
+    from f2p.video import plots
+
+    html = plots.animation_html(plots.animate(torch.rand(2, 3, 3, 8, 8), ["a", "b"]))
+    assert "<img" in html or "data:image" in html
+    assert not re.findall(r"https?://", html) and 'class="fa ' not in html

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import torch
 from matplotlib import animation
+
+# matplotlib's player draws its buttons with Font Awesome icons loaded from a CDN; the course's
+# site makes no external requests, so the icons become plain text symbols
+_ICONS = {
+    "fa-fast-backward": "⏮",
+    "fa-step-backward": "◀|",
+    "fa-play fa-flip-horizontal": "◀",
+    "fa-pause": "⏸",
+    "fa-play": "▶",
+    "fa-step-forward": "|▶",
+    "fa-fast-forward": "⏭",
+    "fa-minus": "−",
+    "fa-plus": "+",
+}
 
 
 def _image(frame: torch.Tensor):
@@ -31,7 +47,8 @@ def frame_grid(clips: torch.Tensor, titles: list[str], every: int = 1) -> plt.Fi
 
 
 def animate(clips: torch.Tensor, titles: list[str], interval: int = 200) -> animation.Animation:
-    """An animation of clips (N, T, C, H, W) side by side; show it with ``HTML(a.to_jshtml())``."""
+    """An animation of clips (N, T, C, H, W) side by side; show it with
+    ``HTML(animation_html(a))``."""
     n, t = clips.shape[:2]
     fig, axes = plt.subplots(1, n, figsize=(1.6 * n, 1.9), squeeze=False)
     images = []
@@ -48,3 +65,9 @@ def animate(clips: torch.Tensor, titles: list[str], interval: int = 200) -> anim
     anim = animation.FuncAnimation(fig, draw, frames=t, interval=interval, blit=True)
     plt.close(fig)
     return anim
+
+
+def animation_html(anim: animation.Animation) -> str:
+    """The animation as a self-contained HTML player (no external stylesheet)."""
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", anim.to_jshtml())
+    return re.sub(r'<i class="fa ([^"]*)"></i>', lambda m: _ICONS.get(m.group(1), "·"), html)
