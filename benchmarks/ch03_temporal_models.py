@@ -111,19 +111,14 @@ def main() -> None:
         for m in ("TSN", "TSM")
     )
     rows.append({"quantity": "TSM inference throughput / TSN's", "ours": round(tsm / tsn, 3)})
-    f2p.results.write(
+    f2p.results.write_benchmark(
         args.out,
-        {
-            "chapter": "03",
-            "benchmark": f"temporal models on generated clips, {len(args.seeds)} seeds, "
-            f"{args.train} training clips, {args.epochs} epochs, {args.size} px",
-            "command": "python benchmarks/ch03_temporal_models.py",
-            "profile": "full",
-            "device": "cpu, 1 torch thread",
-            "rows": rows,
-        },
+        "03",
+        f"temporal models on generated clips, {len(args.seeds)} seeds, "
+        f"{args.train} training clips, {args.epochs} epochs, {args.size} px",
+        "ch03_temporal_models.py",
+        rows,
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -137,19 +137,13 @@ def main() -> None:
             f"median wall-clock to sustained 475: ours {seconds[0]:.1f} s, "
             f"SB3 {seconds[1]:.1f} s, ratio {seconds[0] / seconds[1]:.2f}"
         )
-    f2p.results.write(
+    f2p.results.write_benchmark(
         args.out,
-        {
-            "chapter": "08",
-            "benchmark": f"A2C on CartPole-v1 vs Stable-Baselines3, {len(args.seeds)} seeds, "
-            f"{args.steps:,} steps",
-            "command": "python benchmarks/ch08_a2c_vs_sb3.py",
-            "profile": "full",
-            "device": "cpu, 1 torch thread",
-            "rows": rows,
-        },
+        "08",
+        f"A2C on CartPole-v1 vs Stable-Baselines3, {len(args.seeds)} seeds, {args.steps:,} steps",
+        "ch08_a2c_vs_sb3.py",
+        rows,
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

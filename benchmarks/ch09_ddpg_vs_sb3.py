@@ -179,19 +179,13 @@ def main() -> None:
     rows.append({"quantity": "one gradient update, ours (ms)", "ours": round(cost["full"], 2)})
     rows.append({"quantity": "its forward/backward floor (ms)", "ours": round(cost["floor"], 2)})
     rows.append({"quantity": "update / floor", "ours": round(cost["full"] / cost["floor"], 3)})
-    f2p.results.write(
+    f2p.results.write_benchmark(
         args.out,
-        {
-            "chapter": "09",
-            "benchmark": f"DDPG on Pendulum-v1 vs Stable-Baselines3, {len(args.seeds)} seeds, "
-            f"{args.steps:,} steps",
-            "command": "python benchmarks/ch09_ddpg_vs_sb3.py",
-            "profile": "full",
-            "device": "cpu, 1 torch thread",
-            "rows": rows,
-        },
+        "09",
+        f"DDPG on Pendulum-v1 vs Stable-Baselines3, {len(args.seeds)} seeds, {args.steps:,} steps",
+        "ch09_ddpg_vs_sb3.py",
+        rows,
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -189,19 +189,14 @@ def main() -> None:
                     flush=True,
                 )
         rows += rows_for(env_id, runs, len(args.seeds))
-    f2p.results.write(
+    f2p.results.write_benchmark(
         args.out,
-        {
-            "chapter": "10",
-            "benchmark": f"TRPO vs sb3-contrib on {', '.join(args.envs)}, "
-            f"{len(args.seeds)} seeds, {args.steps:,} steps",
-            "command": "python benchmarks/ch10_trpo_vs_sb3.py",
-            "profile": "full",
-            "device": "cpu, 1 torch thread",
-            "rows": rows,
-        },
+        "10",
+        f"TRPO vs sb3-contrib on {', '.join(args.envs)}, "
+        f"{len(args.seeds)} seeds, {args.steps:,} steps",
+        "ch10_trpo_vs_sb3.py",
+        rows,
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

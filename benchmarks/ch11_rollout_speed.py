@@ -88,19 +88,14 @@ def main() -> None:
                     "ours": round(per_iteration, 4),
                 }
             )
-    f2p.results.write(
+    f2p.results.write_benchmark(
         args.out,
-        {
-            "chapter": "11",
-            "benchmark": f"tiny GPT rollouts and RL iterations ({args.layers} layers, width "
-            f"{args.width}, {sum(p.numel() for p in model.parameters()):,} parameters)",
-            "command": "python benchmarks/ch11_rollout_speed.py",
-            "profile": "full",
-            "device": "cpu, 1 torch thread",
-            "rows": rows,
-        },
+        "11",
+        f"tiny GPT rollouts and RL iterations ({args.layers} layers, width "
+        f"{args.width}, {sum(p.numel() for p in model.parameters()):,} parameters)",
+        "ch11_rollout_speed.py",
+        rows,
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

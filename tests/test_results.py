@@ -77,3 +77,15 @@ def test_markdown_has_a_table_per_benchmark_with_reference_columns_only_when_giv
     assert blocks[3].splitlines()[0] == "| quantity | ours |"
     assert blocks[3].splitlines()[2] == "| return | -150 |"
     json.dumps(with_paper)  # the schema is plain JSON
+
+
+def test_write_benchmark_adds_the_standard_header(tmp_path, capsys):
+    rows = [{"quantity": "clips/s", "ours": 12.5}]
+    results.write_benchmark(tmp_path / "b.json", "03", "a test", "ch03_x.py", rows)
+    (loaded,) = results.load(tmp_path)
+    assert loaded["command"] == "python benchmarks/ch03_x.py" and loaded["rows"] == rows
+    assert (loaded["chapter"], loaded["profile"]) == ("03", "full")
+    assert "wrote" in capsys.readouterr().out
+    with pytest.raises(ValueError):
+        results.write_benchmark(tmp_path / "c.json", "03", "bad", "x.py", [{"ours": 1}])
+    assert not (tmp_path / "c.json").exists()

@@ -84,6 +84,30 @@ def write(path: str | Path, result: dict[str, Any]) -> Path:
     return path
 
 
+def write_benchmark(
+    path: str | Path,
+    chapter: str,
+    benchmark: str,
+    script: str,
+    rows: list[dict[str, Any]],
+    profile: str = "full",
+    device: str = "cpu, 1 torch thread",
+) -> Path:
+    """Write a benchmark script's results with the usual header (:func:`write`); ``script`` is
+    the file under ``benchmarks/`` that reproduces them."""
+    result = {
+        "chapter": chapter,
+        "benchmark": benchmark,
+        "command": f"python benchmarks/{script}",
+        "profile": profile,
+        "device": device,
+        "rows": rows,
+    }
+    written = write(path, result)
+    print(f"wrote {written}")
+    return written
+
+
 def load(folder: str | Path) -> list[dict[str, Any]]:
     """All results in ``folder`` (``*.json``), sorted by chapter then benchmark name.
 
