@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sb3_harness import learn_with_evaluation, median, timed
+from sb3_harness import learn_with_evaluation, median, report, summarise, timed
 
 import f2p
 from f2p import rl
@@ -35,7 +35,9 @@ SB3 = "Stable-Baselines3 A2C, same run"
 def run_ours(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
     config = rl.ActorCriticConfig(total_steps=steps, eval_every=eval_every, eval_episodes=episodes)
     _, h = rl.train_actor_critic(config, seed=seed, progress=False)
-    return summarise(h.eval_steps, h.eval_returns, h.train_seconds, dict(h.seconds), steps)
+    return summarise(
+        h.eval_steps, h.eval_returns, h.train_seconds, dict(h.seconds), steps, THRESHOLD
+    )
 
 
 def run_sb3(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
@@ -52,20 +54,7 @@ def run_sb3(seed: int, steps: int, eval_every: int, episodes: int) -> dict:
         model, steps, "CartPole-v1", eval_every, episodes, seed
     )
     seconds = {**totals, "rest": total - totals["env"] - totals["network"]}
-    return summarise(eval_steps, returns, seconds_at, seconds, steps)
-
-
-def summarise(steps, returns, train_seconds, seconds, budget) -> dict:
-    i = rl.sustained_index(returns, THRESHOLD)
-    total = train_seconds[-1]
-    return {
-        "steps_to_sustained": steps[i] if i is not None else None,
-        "seconds_to_sustained": train_seconds[i] if i is not None else None,
-        "final_return": returns[-1],
-        "steps_per_second": budget / total,
-        "train_seconds": total,
-        "split": {k: v / total for k, v in seconds.items()},
-    }
+    return summarise(eval_steps, returns, seconds_at, seconds, steps, THRESHOLD)
 
 
 def main() -> None:
@@ -82,16 +71,7 @@ def main() -> None:
         for name, run in (("ours", run_ours), ("sb3", run_sb3)):  # alternate, same seed
             result = run(seed, args.steps, args.eval_every, args.eval_episodes)
             runs[name].append(result)
-            split = ", ".join(f"{k} {100 * v:.0f}%" for k, v in result["split"].items())
-            seconds = result["seconds_to_sustained"]
-            print(
-                f"seed {seed} {name:>4}: sustained >= {THRESHOLD:.0f} from "
-                f"{result['steps_to_sustained']} steps / "
-                f"{'-' if seconds is None else f'{seconds:.1f}'} s, "
-                f"final {result['final_return']:.0f}, "
-                f"{result['steps_per_second']:,.0f} steps/s ({split})",
-                flush=True,
-            )
+            report(f"seed {seed} {name:>4}", result)
     rows = []
 
     def add(quantity: str, key: str, fmt=float) -> None:

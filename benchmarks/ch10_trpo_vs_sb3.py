@@ -24,10 +24,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sb3_harness import learn_with_evaluation, median, timed
+from sb3_harness import learn_with_evaluation, median, report, summarise, timed
 
 import f2p
-from f2p import rl
 from f2p.rl.trpo import TRPOConfig, train_trpo
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ch10_trpo_vs_sb3.json"
@@ -50,7 +49,9 @@ def config(env_id: str, args) -> TRPOConfig:
 
 def run_ours(env_id: str, seed: int, args) -> dict:
     _, h, _ = train_trpo(config(env_id, args), seed=seed, progress=False)
-    return summarise(env_id, h.eval_steps, h.eval_returns, h.train_seconds, h.seconds, args)
+    return summarise(
+        h.eval_steps, h.eval_returns, h.train_seconds, h.seconds, args.steps, THRESHOLDS[env_id]
+    )
 
 
 def run_sb3(env_id: str, seed: int, args, gsde: bool) -> dict:
@@ -85,20 +86,7 @@ def run_sb3(env_id: str, seed: int, args, gsde: bool) -> dict:
         model, c.total_steps, env_id, c.eval_every, c.eval_episodes, seed
     )
     seconds = {**totals, "rest": total - totals["env"] - totals["network"]}
-    return summarise(env_id, eval_steps, returns, seconds_at, seconds, args)
-
-
-def summarise(env_id, steps, returns, train_seconds, seconds, args) -> dict:
-    i = rl.sustained_index(returns, THRESHOLDS[env_id])
-    total = train_seconds[-1]
-    return {
-        "steps_to_sustained": steps[i] if i is not None else None,
-        "seconds_to_sustained": train_seconds[i] if i is not None else None,
-        "final_return": returns[-1],
-        "steps_per_second": args.steps / total,
-        "train_seconds": total,
-        "split": {k: v / total for k, v in seconds.items()},
-    }
+    return summarise(eval_steps, returns, seconds_at, seconds, args.steps, THRESHOLDS[env_id])
 
 
 def run(name: str, env_id: str, seed: int, args) -> dict:
@@ -178,16 +166,7 @@ def main() -> None:
             for name in runs:  # alternate, same seed
                 result = run(name, env_id, seed, args)
                 runs[name].append(result)
-                split = ", ".join(f"{k} {100 * v:.0f}%" for k, v in result["split"].items())
-                seconds = result["seconds_to_sustained"]
-                print(
-                    f"{env_id} seed {seed} {name:>9}: sustained from "
-                    f"{result['steps_to_sustained']} steps / "
-                    f"{'-' if seconds is None else f'{seconds:.1f}'} s, "
-                    f"final {result['final_return']:.0f}, "
-                    f"{result['steps_per_second']:,.0f} steps/s ({split})",
-                    flush=True,
-                )
+                report(f"{env_id} seed {seed} {name:>9}", result)
         rows += rows_for(env_id, runs, len(args.seeds))
     f2p.results.write_benchmark(
         args.out,

@@ -66,3 +66,31 @@ def median(values) -> float | None:
     """The median of the values that are not None (None if there are none)."""
     values = [v for v in values if v is not None]
     return float(np.median(values)) if values else None
+
+
+def summarise(steps, returns, train_seconds, seconds, budget: int, threshold: float) -> dict:
+    """One run's figures: steps and training seconds until the evaluation return is sustained at
+    ``threshold`` (None if never), final return, steps per second, and the time split."""
+    i = rl.sustained_index(returns, threshold)
+    total = train_seconds[-1]
+    return {
+        "steps_to_sustained": steps[i] if i is not None else None,
+        "seconds_to_sustained": train_seconds[i] if i is not None else None,
+        "final_return": returns[-1],
+        "steps_per_second": budget / total,
+        "train_seconds": total,
+        "split": {k: v / total for k, v in seconds.items()},
+    }
+
+
+def report(label: str, result: dict) -> None:
+    """Print one run's :func:`summarise` figures on a line."""
+    split = ", ".join(f"{k} {100 * v:.0f}%" for k, v in result["split"].items())
+    seconds = result["seconds_to_sustained"]
+    print(
+        f"{label}: sustained from {result['steps_to_sustained']} steps / "
+        f"{'-' if seconds is None else f'{seconds:.1f}'} s, "
+        f"final {result['final_return']:.0f}, "
+        f"{result['steps_per_second']:,.0f} steps/s ({split})",
+        flush=True,
+    )

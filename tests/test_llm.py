@@ -185,7 +185,6 @@ def test_a_short_rl_run_and_bad_settings():
     from f2p.llm.train import RLConfig, train_rl
 
     model = tiny_gpt(torch.float32).train()
-    model.config.context = 40
     config = RLConfig(iterations=2, problems=2, k=2, digits=(1,), pool=4)
     history = train_rl(model, config, progress=False)
     assert len(history.accuracy) == 2 and all(0 <= a <= 1 for a in history.accuracy)
