@@ -22,6 +22,7 @@ seconds. A clip is a float tensor (T, C, H, W) in [0, 1] plus noise.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -103,20 +104,25 @@ def make_clips(
     noise: float = 0.05,
     seed: int = 0,
     empty: bool = False,
+    motions: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``n`` clips (N, T, C, H, W), their labels for ``label_set``, and both factors (the digit
     and the motion of each clip, so that either label set can be read off). ``empty``: leave the
-    main digit out (distractor and noise only: background for untrimmed streams)."""
+    main digit out (distractor and noise only: background for untrimmed streams). ``motions``:
+    draw each clip's motion from these indices of :data:`MOTIONS` only (default: all)."""
     if label_set not in LABEL_SETS:
         raise ValueError(f"unknown label set {label_set!r}; expected one of {LABEL_SETS}")
     if n < 1 or frames < 2 or channels < 1:
         raise ValueError(f"need n >= 1, frames >= 2, channels >= 1; got {n}, {frames}, {channels}")
     if size < 16 or size % 8:
         raise ValueError(f"size must be a multiple of 8 and at least 16, got {size}")
+    allowed = torch.arange(len(MOTIONS)) if motions is None else torch.as_tensor(motions)
+    if allowed.numel() == 0 or allowed.min() < 0 or allowed.max() >= len(MOTIONS):
+        raise ValueError(f"motions must be indices into MOTIONS (0..9), got {motions!r}")
     gen = torch.Generator().manual_seed(seed)
     images, targets = _digit_sprites()
     pick = torch.randint(len(images), (n,), generator=gen)
-    digit, motion = targets[pick], torch.randint(len(MOTIONS), (n,), generator=gen)
+    digit, motion = targets[pick], allowed[torch.randint(len(allowed), (n,), generator=gen)]
     u = torch.linspace(0, 1, frames)
     main = _render(images[pick], _paths(motion, u, gen), size) * (not empty)
     # distractor: a dim square drifting in a random direction (motion that is not the action)
@@ -178,17 +184,28 @@ def make_stream(
     channels: int = 3,
     noise: float = 0.05,
     seed: int = 0,
+    motions: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """An untrimmed stream: ``actions`` temporal-class clips separated by background stretches of
-    random length in ``gap`` (only the drifting square and noise). Returns the frames
-    (T, C, H, W) and per-frame motion labels (T,), ``BACKGROUND`` between actions."""
-    if actions < 1 or not 1 <= gap[0] <= gap[1]:
-        raise ValueError(f"need actions >= 1 and 1 <= gap[0] <= gap[1], got {actions}, {gap}")
-    clips, _, _, motions = make_clips(actions, "temporal", frames, size, channels, noise, seed)
+    """An untrimmed stream: ``actions`` temporal-class clips (motions drawn from ``motions``,
+    default all) separated by background stretches of random length in ``gap`` (only the
+    drifting square and noise; 0 lets two actions touch). Returns the frames (T, C, H, W) and
+    per-frame motion labels (T,), ``BACKGROUND`` between actions."""
+    if actions < 1 or not 0 <= gap[0] <= gap[1]:
+        raise ValueError(f"need actions >= 1 and 0 <= gap[0] <= gap[1], got {actions}, {gap}")
+    clips, _, _, motions = make_clips(
+        actions, "temporal", frames, size, channels, noise, seed, motions=motions
+    )
     gen = torch.Generator().manual_seed(seed + 1)
     lengths = torch.randint(gap[0], gap[1] + 1, (actions + 1,), generator=gen)
     background = make_clips(
-        actions + 1, "temporal", int(lengths.max()), size, channels, noise, seed + 2, empty=True
+        actions + 1,
+        "temporal",
+        max(int(lengths.max()), 2),
+        size,
+        channels,
+        noise,
+        seed + 2,
+        empty=True,
     )[0]
     pieces, labels = [], []
     for i in range(actions + 1):

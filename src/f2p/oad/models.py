@@ -1,0 +1,340 @@
+"""Online action detectors over windows of chunk features (chapter 06).
+
+Every model reads a window ``x`` (B, T, D) that ends with the current chunk (left-padded with
+zeros at a stream's start, ``lengths`` real chunks) and scores the current chunk (B, K+1),
+class 0 being background. ``loss(x, y, lengths)`` is the training loss of the model's paper, with
+``y`` (B, T + future) the labels of the window and of the chunks after it (see
+:class:`f2p.oad.data.Windows`).
+
+- :class:`ChunkClassifier`: the current chunk alone (no temporal context), a floor.
+- :class:`RNNDetector`: GRU or LSTM over the window, a label per step.
+- :class:`TRN`: Temporal Recurrent Network (Xu et al., ICCV 2019): at every step a decoder
+  anticipates the next actions and the spatiotemporal accumulator (STA) fuses their embedding
+  with the next input.
+- :class:`IDN`: Information Discrimination Network (Eun et al., CVPR 2020): :class:`IDUCell`, a
+  GRU whose gates also see the current chunk, after an early embedding trained with
+  classification and contrastive losses.
+- :class:`OadTR`: OadTR (Wang et al., ICCV 2021): a Transformer encoder over the window plus a
+  task token, and a decoder whose anticipated future is fused with the task token.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from f2p.oad.data import IGNORE
+
+
+def _check(x: torch.Tensor, dim: int, lengths: torch.Tensor | None) -> torch.Tensor:
+    if x.dim() != 3 or x.shape[2] != dim:
+        raise ValueError(f"expected windows (B, T, {dim}), got {tuple(x.shape)}")
+    if lengths is None:
+        return torch.full((len(x),), x.shape[1], device=x.device)
+    if lengths.shape != (len(x),) or lengths.min() < 1 or lengths.max() > x.shape[1]:
+        raise ValueError(f"lengths must be (B,) in 1..T, got {lengths}")
+    return lengths
+
+
+def _need_future(y: torch.Tensor, t: int, future: int) -> None:
+    if y.shape[1] < t + future:
+        raise ValueError(
+            f"labels cover {y.shape[1] - t} future chunks but the model anticipates {future}; "
+            f"build the windows with future >= {future}"
+        )
+
+
+def _ce(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over any leading shape, ``IGNORE`` labels skipped (0 if none is left)."""
+    scores, labels = scores.flatten(0, -2), labels.flatten()
+    if (labels == IGNORE).all():
+        return scores.sum() * 0
+    return F.cross_entropy(scores, labels, ignore_index=IGNORE)
+
+
+class ChunkClassifier(nn.Module):
+    """An MLP on the current chunk's feature only."""
+
+    def __init__(self, dim: int, classes: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.dim = dim
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        _check(x, self.dim, lengths)
+        return self.net(x[:, -1])
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return _ce(self(x, lengths), y[:, x.shape[1] - 1])
+
+
+class RNNDetector(nn.Module):
+    """A GRU or LSTM over the window with a classifier on every hidden state; trained to label
+    every step (sequence labelling), scored at the last one."""
+
+    def __init__(self, dim: int, classes: int, hidden: int = 64, kind: str = "gru") -> None:
+        super().__init__()
+        if kind not in ("gru", "lstm"):
+            raise ValueError(f"kind must be 'gru' or 'lstm', got {kind!r}")
+        self.dim = dim
+        self.rnn = (nn.GRU if kind == "gru" else nn.LSTM)(dim, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def step_scores(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores of every step of the window (B, T, K+1); step s sees chunks <= s only."""
+        _check(x, self.dim, lengths)
+        return self.fc(self.rnn(x)[0])
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.step_scores(x, lengths)[:, -1]
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return _ce(self.step_scores(x, lengths), y[:, : x.shape[1]])
+
+
+class TRN(nn.Module):
+    """Temporal Recurrent Network. At step t, with STA state (h, c) and the future context
+    ``f_{t-1}`` from the previous step's decoder,
+
+        h_t, c_t = LSTM_sta([x_t, f_{t-1}], (h_{t-1}, c_{t-1}))       p_t = W h_t
+        decoder: (d_0, e_0) = (A h_t, B c_t), input u_0 = 0; for i = 1..l_d:
+            d_i, e_i = LSTM_dec(u_{i-1}, (d_{i-1}, e_{i-1}))       p~_t^i = W d_i
+            u_i = ReLU(E p~_t^i)                                   (embedded anticipation)
+        f_t = mean_i u_i
+
+    The classifier W is shared by the present and the anticipated steps. Loss (summed over the
+    window): CE(p_t, y_t) + alpha * sum_i CE(p~_t^i, y_{t+i}).
+    """
+
+    def __init__(
+        self, dim: int, classes: int, hidden: int = 64, future: int = 4, alpha: float = 1.0
+    ) -> None:
+        super().__init__()
+        if future < 1:
+            raise ValueError(f"TRN needs at least one decoder step, got future={future}")
+        self.dim, self.future, self.alpha, self.context = dim, future, alpha, hidden
+        self.sta = nn.LSTMCell(dim + hidden, hidden)
+        self.decoder = nn.LSTMCell(hidden, hidden)
+        self.init_h, self.init_c = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
+        self.embed = nn.Linear(classes, hidden)
+        self.fc = nn.Linear(hidden, classes)
+
+    def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        """Present scores (B, T, K+1) and anticipated scores (B, T, l_d, K+1) of every step."""
+        _check(x, self.dim, lengths)
+        b, t, _ = x.shape
+        h = c = context = x.new_zeros(b, self.context)
+        present, anticipated = [], []
+        for s in range(t):
+            h, c = self.sta(torch.cat([x[:, s], context], 1), (h, c))
+            present.append(self.fc(h))
+            d, e = self.init_h(h), self.init_c(c)
+            u, embedded, future = x.new_zeros(b, self.context), [], []
+            for _ in range(self.future):
+                d, e = self.decoder(u, (d, e))
+                future.append(self.fc(d))
+                u = F.relu(self.embed(future[-1]))
+                embedded.append(u)
+            anticipated.append(torch.stack(future, 1))
+            context = torch.stack(embedded).mean(0)
+        return torch.stack(present, 1), torch.stack(anticipated, 1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.run(x, lengths)[0][:, -1]
+
+    def anticipate(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores of the next ``future`` chunks, from the current step (B, l_d, K+1)."""
+        return self.run(x, lengths)[1][:, -1]
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        present, anticipated = self.run(x, lengths)
+        t = x.shape[1]
+        _need_future(y, t, self.future)
+        ahead = torch.arange(t)[:, None] + torch.arange(1, self.future + 1)  # (T, l_d)
+        return _ce(present, y[:, :t]) + self.alpha * _ce(anticipated, y[:, ahead])
+
+
+class IDUCell(nn.Module):
+    """Information Discrimination Unit. With GRU gates (PyTorch's convention) plus terms in the
+    current information x_0,
+
+        r_t = sigmoid(W_r x_t + U_r h_{t-1} + V_r x_0)         (reset: is h_{t-1} relevant to x_0?)
+        z_t = sigmoid(W_z x_t + U_z h_{t-1} + V_z x_0)         (update: is x_t relevant to x_0?)
+        n_t = tanh(W_n x_t + r_t * (U_n h_{t-1} + b_n))
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    With ``current=False`` the V terms are absent and the cell is exactly ``nn.GRUCell``.
+    """
+
+    def __init__(self, dim: int, hidden: int, current: bool = True) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.input = nn.Linear(dim, 3 * hidden)
+        self.recurrent = nn.Linear(hidden, 3 * hidden)
+        self.current = nn.Linear(dim, 2 * hidden, bias=False) if current else None
+
+    def forward(
+        self, x: torch.Tensor, h: torch.Tensor, x0: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        gx, gh = self.input(x), self.recurrent(h)
+        gates = gx[:, : 2 * self.hidden] + gh[:, : 2 * self.hidden]
+        if self.current is not None:
+            if x0 is None:
+                raise ValueError("this IDU takes the current information x0")
+            gates = gates + self.current(x0)
+        r, z = torch.sigmoid(gates).chunk(2, 1)
+        n = torch.tanh(gx[:, 2 * self.hidden :] + r * gh[:, 2 * self.hidden :])
+        return (1 - z) * n + z * h
+
+
+class IDN(nn.Module):
+    """Information Discrimination Network: the early embedding e = ReLU(W_e x) of every chunk
+    and of the current one (e_0), an IDU over e_{-T+1} .. e_0 that sees e_0 at every step, and a
+    classifier on the last hidden state. Loss:
+
+        CE(p_0, y_0) + sum_t CE(C e_t, y_t) + lambda * sum_t [ 1{y_t = y_0} ||e_t - e_0||^2
+                                              + 1{y_t != y_0} max(0, m - ||e_t - e_0||)^2 ]
+
+    (classification of the embeddings and a contrastive loss that pulls chunks of the current
+    action towards e_0 and pushes the others at least ``margin`` away)."""
+
+    def __init__(
+        self,
+        dim: int,
+        classes: int,
+        hidden: int = 64,
+        embed: int = 64,
+        margin: float = 1.0,
+        contrastive: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.dim, self.margin, self.contrastive = dim, margin, contrastive
+        self.embed = nn.Sequential(nn.Linear(dim, embed), nn.ReLU())
+        self.embed_fc = nn.Linear(embed, classes)
+        self.idu = IDUCell(embed, hidden)
+        self.fc = nn.Linear(hidden, classes)
+
+    def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        _check(x, self.dim, lengths)
+        e = self.embed(x)
+        e0 = e[:, -1]
+        h = x.new_zeros(len(x), self.idu.hidden)
+        for s in range(x.shape[1]):
+            h = self.idu(e[:, s], h, e0)
+        return self.fc(h), e
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.run(x, lengths)[0]
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        scores, e = self.run(x, lengths)
+        t = x.shape[1]
+        window, y0 = y[:, :t], y[:, t - 1 : t]
+        valid = window != IGNORE
+        distance = (e - e[:, -1:]).norm(dim=-1)
+        same = (window == y0).float()
+        pair = same * distance**2 + (1 - same) * F.relu(self.margin - distance) ** 2
+        contrastive = (pair * valid).sum() / valid.sum()
+        return (
+            _ce(scores, y[:, t - 1])
+            + _ce(self.embed_fc(e), window)
+            + (self.contrastive * contrastive)
+        )
+
+
+class OadTR(nn.Module):
+    """OadTR. Encoder: tokens W x_{-T+1} .. W x_0 and a learnable task token (appended last),
+    plus learnable position embeddings, through pre-norm Transformer encoder layers; padded
+    positions are masked out of attention. Decoder: ``future`` learnable queries attend to each
+    other and to the encoder output and predict the next actions. Current scores come from
+    [task-token output, mean of decoder outputs]. Loss: CE(current) + alpha * sum_i CE(future_i).
+
+    Ablations: ``task_token=False`` uses the mean of the encoder outputs over real positions;
+    ``decoder=False`` classifies the task token (or that mean) alone."""
+
+    def __init__(
+        self,
+        dim: int,
+        classes: int,
+        window: int,
+        d_model: int = 64,
+        heads: int = 4,
+        layers: int = 2,
+        future: int = 4,
+        task_token: bool = True,
+        decoder: bool = True,
+        alpha: float = 1.0,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.dim, self.window, self.alpha = dim, window, alpha
+        self.future = future if decoder else 0
+        self.project = nn.Linear(dim, d_model)
+        self.task_token = nn.Parameter(torch.randn(d_model) * 0.02) if task_token else None
+        self.position = nn.Parameter(torch.randn(window + 1, d_model) * 0.02)
+
+        def layer(kind):
+            return kind(d_model, heads, 4 * d_model, dropout, batch_first=True, norm_first=True)
+
+        self.encoder = nn.TransformerEncoder(
+            layer(nn.TransformerEncoderLayer), layers, nn.LayerNorm(d_model),
+            enable_nested_tensor=False,
+        )  # fmt: skip
+        if decoder:
+            self.queries = nn.Parameter(torch.randn(future, d_model) * 0.02)
+            self.decoder = nn.TransformerDecoder(
+                layer(nn.TransformerDecoderLayer), 1, nn.LayerNorm(d_model)
+            )
+            self.future_fc = nn.Linear(d_model, classes)
+        else:
+            self.decoder = None
+        self.fc = nn.Linear(d_model * (2 if decoder else 1), classes)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's input: (B, T + 1, d) with the task token last (or (B, T, d))."""
+        tokens = self.project(x)
+        if self.task_token is not None:
+            tokens = torch.cat([tokens, self.task_token.expand(len(x), 1, -1)], 1)
+        return tokens + self.position[: tokens.shape[1]]
+
+    def padding_mask(self, lengths: torch.Tensor, t: int) -> torch.Tensor:
+        """True where a key is left padding (never the task token)."""
+        mask = torch.arange(t, device=lengths.device)[None] < (t - lengths)[:, None]
+        if self.task_token is not None:
+            mask = torch.cat([mask, mask.new_zeros(len(mask), 1)], 1)
+        return mask
+
+    def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        lengths = _check(x, self.dim, lengths)
+        if x.shape[1] != self.window:
+            raise ValueError(f"OadTR was built for windows of {self.window}, got {x.shape[1]}")
+        mask = self.padding_mask(lengths, x.shape[1])
+        memory = self.encoder(self.tokens(x), src_key_padding_mask=mask)
+        if self.task_token is not None:
+            summary = memory[:, -1]
+        else:
+            keep = (~mask).float().unsqueeze(-1)
+            summary = (memory * keep).sum(1) / keep.sum(1)
+        if self.decoder is None:
+            return self.fc(summary), None
+        queries = self.queries.expand(len(x), -1, -1)
+        out = self.decoder(queries, memory, memory_key_padding_mask=mask)
+        return self.fc(torch.cat([summary, out.mean(1)], 1)), self.future_fc(out)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.run(x, lengths)[0]
+
+    def anticipate(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if self.decoder is None:
+            raise ValueError("this OadTR has no decoder, so it does not anticipate")
+        return self.run(x, lengths)[1]
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        current, future = self.run(x, lengths)
+        t = x.shape[1]
+        loss = _ce(current, y[:, t - 1])
+        if future is not None:
+            _need_future(y, t, self.future)
+            loss = loss + self.alpha * _ce(future, y[:, t : t + self.future])
+        return loss

@@ -1,0 +1,201 @@
+"""Online action detection (chapter 06): data windows, metrics, causality, IDU = GRU, OadTR."""
+
+import pytest
+import torch
+from sklearn.metrics import average_precision_score
+
+from f2p.oad import data, metrics, models, train
+from f2p.video import data as video_data
+
+D, K, T = 6, len(data.CLASSES), 5
+
+
+def all_models() -> dict[str, torch.nn.Module]:
+    torch.manual_seed(0)
+    return {
+        "chunk": models.ChunkClassifier(D, K),
+        "gru": models.RNNDetector(D, K, 8),
+        "lstm": models.RNNDetector(D, K, 8, kind="lstm"),
+        "trn": models.TRN(D, K, 8, future=3),
+        "idn": models.IDN(D, K, 8, 8),
+        "oadtr": models.OadTR(D, K, T, d_model=16, heads=2, future=3),
+        "oadtr-no-token": models.OadTR(D, K, T, d_model=16, heads=2, future=3, task_token=False),
+        "oadtr-no-decoder": models.OadTR(D, K, T, d_model=16, heads=2, decoder=False),
+    }
+
+
+def test_average_precision_matches_scikit_learn_with_and_without_ties():
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(20):
+        targets = torch.rand(200, generator=gen) < 0.1 + 0.04 * trial
+        scores = torch.rand(200, generator=gen)
+        if trial % 2:
+            scores = (scores * 5).round() / 5  # many ties
+        expected = average_precision_score(targets.numpy(), scores.numpy())
+        assert metrics.average_precision(scores, targets) == pytest.approx(expected, abs=1e-12)
+
+
+def test_calibrated_ap_equals_ap_when_balanced_and_ignores_extra_negatives():
+    gen = torch.Generator().manual_seed(1)
+    targets = torch.arange(100) % 2 == 0
+    scores = torch.rand(100, generator=gen) + 0.3 * targets
+    ap = metrics.average_precision(scores, targets)
+    assert metrics.average_precision(scores, targets, calibrated=True) == pytest.approx(ap)
+    # duplicating every negative lowers AP but leaves calibrated AP unchanged
+    more = torch.cat([scores, scores[~targets]]), torch.cat([targets, targets[~targets]])
+    assert metrics.average_precision(*more) < ap - 0.01
+    assert metrics.average_precision(*more, calibrated=True) == pytest.approx(ap)
+
+
+def test_frame_map_skips_background_and_absent_classes():
+    scores = torch.rand(50, 4)
+    labels = torch.tensor([0, 1, 3] * 16 + [0, 0])
+    mean, per_class = metrics.frame_map(scores, labels)
+    assert sorted(per_class) == [1, 3]
+    assert mean == pytest.approx((per_class[1] + per_class[3]) / 2)
+    with pytest.raises(ValueError, match="positive"):
+        metrics.frame_map(scores, torch.zeros(50, dtype=torch.long))
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.average_precision(torch.rand(3), torch.ones(4))
+
+
+def test_windows_are_explicit_slices_with_left_padding_and_ignored_future():
+    f = torch.arange(7.0)[:, None].expand(7, D).clone()
+    y = torch.tensor([0, 1, 1, 2, 0, 3, 3])
+    w = data.ChunkStreams([f], [y]).windows(3, future=2)
+    assert w.x.shape == (7, 3, D) and w.y.shape == (7, 5)
+    for t in range(7):
+        for j in range(3):
+            s = t - 2 + j
+            expected = f[s] if s >= 0 else torch.zeros(D)
+            torch.testing.assert_close(w.x[t, j], expected)
+        for j in range(5):
+            s = t - 2 + j
+            assert w.y[t, j] == (y[s] if 0 <= s < 7 else data.IGNORE)
+    assert w.lengths.tolist() == [1, 2, 3, 3, 3, 3, 3] and (w.current == y).all()
+    with pytest.raises(ValueError, match="L >= 1"):
+        data.ChunkStreams([torch.zeros(0, D)], [torch.zeros(0, dtype=torch.long)])
+
+
+def test_chunk_labels_map_targets_to_classes_and_distractors_to_background():
+    frame_labels = torch.tensor([-1] * 4 + [0] * 4 + [1] * 4 + [8] * 4 + [3] * 2)
+    assert data.chunk_labels(frame_labels, 4).tolist() == [0, 1, 0, 5]
+
+
+def test_streams_with_distractors_hold_irrelevant_actions_and_encode_to_chunks():
+    config = data.StreamConfig(actions=6, size=16)
+    ((frames, labels),) = data.make_streams(1, True, config, seed=0)
+    motions = set(labels.unique().tolist()) - {video_data.BACKGROUND}
+    assert motions & set(data.DISTRACTORS) and motions <= set(data.TARGETS + data.DISTRACTORS)
+    ((_, clean_labels),) = data.make_streams(1, False, config, seed=0)
+    assert set(clean_labels.unique().tolist()) - {video_data.BACKGROUND} <= set(data.TARGETS)
+    encoder = video_data_encoder(config)
+    streams = data.encode(encoder, [(frames, labels)], config.chunk)
+    assert streams.features[0].shape == (len(frames) // config.chunk, encoder.backbone.width)
+    with pytest.raises(ValueError, match="divide"):
+        data.StreamConfig(chunk=3, action_frames=16)
+
+
+def video_data_encoder(config):
+    from f2p.video import models as video_models
+
+    return video_models.TSN(11, frames=config.chunk, widths=(4, 4, 8)).eval()
+
+
+@pytest.mark.parametrize("name", list(all_models()))
+def test_every_model_is_causal_on_a_stream(name):
+    model = all_models()[name].eval()
+    gen = torch.Generator().manual_seed(2)
+    features = torch.randn(12, D, generator=gen)
+    before = train.stream_scores(model, features, T)
+    t = 6
+    perturbed = features.clone()
+    perturbed[t + 1 :] += 10 * torch.randn(12 - t - 1, D, generator=gen)
+    after = train.stream_scores(model, perturbed, T)
+    torch.testing.assert_close(after[: t + 1], before[: t + 1])
+    assert not torch.allclose(after[t + 1 :], before[t + 1 :])
+
+
+def test_recurrent_step_scores_and_trn_anticipation_use_only_the_past():
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, D)
+    later = x.clone()
+    later[:, 4:] += 5  # steps 4 and 5 change
+    gru, trn = models.RNNDetector(D, K, 8).eval(), models.TRN(D, K, 8, future=2).eval()
+    torch.testing.assert_close(gru.step_scores(later)[:, :4], gru.step_scores(x)[:, :4])
+    for before, after in zip(trn.run(x), trn.run(later), strict=True):
+        torch.testing.assert_close(after[:, :4], before[:, :4])
+        assert not torch.allclose(after[:, 4:], before[:, 4:])
+
+
+def test_idu_without_current_information_is_a_gru_cell():
+    torch.manual_seed(0)
+    idu, gru = models.IDUCell(D, 7, current=False), torch.nn.GRUCell(D, 7)
+    with torch.no_grad():
+        gru.weight_ih.copy_(idu.input.weight)
+        gru.bias_ih.copy_(idu.input.bias)
+        gru.weight_hh.copy_(idu.recurrent.weight)
+        gru.bias_hh.copy_(idu.recurrent.bias)
+    x, h = torch.randn(4, D), torch.randn(4, 7)
+    torch.testing.assert_close(idu(x, h), gru(x, h))
+    # with the current information, its weights enter the gates; zero weights give the GRU back
+    full = models.IDUCell(D, 7)
+    full.load_state_dict({**idu.state_dict(), "current.weight": torch.zeros(14, D)})
+    x0 = torch.randn(4, D)
+    torch.testing.assert_close(full(x, h, x0), gru(x, h))
+    torch.nn.init.normal_(full.current.weight)
+    assert not torch.allclose(full(x, h, x0), gru(x, h))
+    with pytest.raises(ValueError, match="x0"):
+        full(x, h)
+
+
+def test_oadtr_task_token_is_last_and_padding_is_masked():
+    torch.manual_seed(0)
+    model = models.OadTR(D, K, T, d_model=16, heads=2, future=2).eval()
+    x = torch.randn(2, T, D)
+    tokens = model.tokens(x)
+    assert tokens.shape == (2, T + 1, 16)
+    torch.testing.assert_close(tokens[:, -1], (model.task_token + model.position[T]).expand(2, -1))
+    mask = model.padding_mask(torch.tensor([2, T]), T)
+    assert mask.tolist() == [[True] * 3 + [False] * 3, [False] * 6]
+    lengths = torch.tensor([2, 2])
+    changed = x.clone()
+    changed[:, :3] = torch.randn(2, 3, D)  # padded positions only
+    torch.testing.assert_close(model(changed, lengths), model(x, lengths))
+    assert not torch.allclose(model(changed), model(x))
+    assert model.anticipate(x).shape == (2, 2, K)
+
+
+def test_bad_input_is_a_clear_error():
+    for model in all_models().values():
+        with pytest.raises(ValueError, match="expected windows"):
+            model(torch.randn(2, T, D + 1))
+    with pytest.raises(ValueError, match="lengths"):
+        all_models()["gru"](torch.randn(2, T, D), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="windows of 5"):
+        all_models()["oadtr"](torch.randn(2, T + 1, D))
+    with pytest.raises(ValueError, match="kind"):
+        models.RNNDetector(D, K, kind="rnn")
+    windows = data.ChunkStreams([torch.randn(9, D)], [torch.zeros(9, dtype=torch.long)]).windows(
+        T, 2
+    )
+    with pytest.raises(ValueError, match="future >= 3"):
+        all_models()["trn"].loss(windows.x, windows.y, windows.lengths)
+    with pytest.raises(ValueError, match="no streams"):
+        data.ChunkStreams([], [])
+
+
+def test_training_lowers_every_loss_and_evaluation_reports_anticipation():
+    gen = torch.Generator().manual_seed(3)
+    labels = [torch.randint(K, (40,), generator=gen) for _ in range(3)]
+    features = [
+        torch.nn.functional.one_hot(y, D).float() + 0.1 * torch.randn(40, D, generator=gen)
+        for y in labels
+    ]
+    windows = data.ChunkStreams(features, labels).windows(T, future=3)
+    for name, model in all_models().items():
+        history = train.fit(model, windows, epochs=4, lr=3e-3, batch=32)
+        assert history.loss[-1] < history.loss[0], name
+        result = train.evaluate(model, windows)
+        assert 0 < result.map <= 1 and 0 < result.mcap <= 1
+        assert (result.anticipation is not None) == (name in ("trn", "oadtr", "oadtr-no-token"))
