@@ -39,6 +39,21 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             ["--seeds", "0", "--train", "32", "--test", "16", "--epochs", "1", "--size", "16"],
         ),
         (
+            "ch06_online_detection.py",
+            [
+                "--seeds",
+                "0",
+                "--train-streams",
+                "2",
+                "--test-streams",
+                "2",
+                "--epochs",
+                "1",
+                "--encoder-clips",
+                "40",
+            ],
+        ),
+        (
             "ch11_rollout_speed.py",
             ["--batch", "8", "--tokens", "6", "--iterations", "1", "--warmup-steps", "2"],
         ),

@@ -9,8 +9,10 @@ sequences. The same pipeline at laptop size:
    their time reversals (:data:`DISTRACTORS`), irrelevant actions labelled background, as in the
    IDN paper's argument; gaps may be zero, so an irrelevant action can run straight into a
    relevant one.
-2. :func:`train_encoder`: a TSM (chapter 03) trained on trimmed chunks of all ten motions and of
-   background, then frozen.
+2. :func:`train_encoder`: a TSN (chapter 02) trained on trimmed chunks of all ten motions and of
+   background, then frozen. Like the RGB TSN features of THUMOS'14 it averages over a chunk's
+   frames, so a single chunk cannot tell a motion from its time reversal: direction, and so
+   relevance, has to come from the sequence of chunks.
 3. :func:`encode`: one feature per chunk (the encoder's pooled backbone features), one label per
    chunk (that of its middle frame): 0 is background, ``1..K`` the target classes.
 4. :meth:`ChunkStreams.windows`: every chunk with its last ``T`` chunks (the model's input) and
@@ -36,7 +38,7 @@ IGNORE = -100
 """label of window positions outside the stream (padding, or the future past its end)"""
 
 
-@dataclass
+@dataclass(frozen=True)
 class StreamConfig:
     """Sizes of the synthetic streams; ``chunk`` frames make one detector step."""
 
@@ -109,13 +111,13 @@ def train_encoder(
     widths: tuple[int, int, int] = (8, 16, 32),
     device="cpu",
     progress: bool = False,
-) -> tuple[video_models.TSM, float]:
-    """A TSM trained on :func:`trimmed_chunks` (the stand-in for a pretrained TSN), frozen;
-    returns it and its accuracy on held-out trimmed chunks."""
+) -> tuple[video_models.TSN, float]:
+    """A TSN trained on :func:`trimmed_chunks`, frozen; returns it and its accuracy on held-out
+    trimmed chunks."""
     train = trimmed_chunks(n, config, seed)
     test = trimmed_chunks(max(n // 4, 1), config, seed + 7_919)
     torch.manual_seed(seed)
-    encoder = video_models.TSM(len(video_data.MOTIONS) + 1, frames=config.chunk, widths=widths)
+    encoder = video_models.TSN(len(video_data.MOTIONS) + 1, frames=config.chunk, widths=widths)
     history = train_classifier(
         encoder, train, test, epochs, seed=seed, device=device, progress=progress
     )
@@ -198,7 +200,7 @@ def chunk_labels(frame_labels: torch.Tensor, chunk: int) -> torch.Tensor:
 
 @torch.no_grad()
 def encode(
-    encoder: video_models.TSM,
+    encoder: video_models.TSN,
     streams: list[tuple[torch.Tensor, torch.Tensor]],
     chunk: int,
     batch: int = 256,

@@ -24,7 +24,7 @@ def fit(
     train: Windows,
     epochs: int = 10,
     batch: int = 128,
-    lr: float = 1e-3,
+    lr: float = 2e-3,
     seed: int = 0,
     device="cpu",
     progress: bool = False,
