@@ -144,6 +144,7 @@ PAGES = [
     "chapters/01_two_stream/two_stream.html",
     "chapters/02_tsn/tsn.html",
     "chapters/03_temporal_modelling/temporal_modelling.html",
+    "chapters/06_online_detection/online_detection.html",
     "chapters/07_autoregressive/autoregressive.html",
     "chapters/08_actor_critic/actor_critic.html",
     "chapters/09_ddpg/ddpg.html",

@@ -189,9 +189,11 @@ def td3_target(candidate: Callable[..., torch.Tensor]) -> None:
 def _cg_inputs(gen: torch.Generator) -> tuple:
     n = int(torch.randint(2, 12, (1,), generator=gen))
     m = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    return m @ m.T + n * torch.eye(n, dtype=torch.float64), torch.randn(
-        n, generator=gen, dtype=torch.float64
-    ), n
+    return (
+        m @ m.T + n * torch.eye(n, dtype=torch.float64),
+        torch.randn(n, generator=gen, dtype=torch.float64),
+        n,
+    )
 
 
 def conjugate_gradient(candidate: Callable[..., torch.Tensor]) -> None:

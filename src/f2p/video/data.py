@@ -14,6 +14,9 @@ label sets mirror the two kinds of benchmark:
 - ``"temporal"`` (Something-Something-like): the label is the motion (how the frames change),
   whatever the digit. Each motion's partner is its exact time reversal, so no single frame, and
   no order-free summary of the frames, can tell the pair apart.
+- ``"hard"`` (chapters 04-05, where the temporal set saturates): two-phase moves, a swing done
+  once or twice, and the order in which two digits flash, with a second digit drifting by as a
+  moving distractor. Each class's partner shows the same frames in another order.
 
 Rendering is one batched ``affine_grid``/``grid_sample`` call per clip set: thousands of clips in
 seconds. A clip is a float tensor (T, C, H, W) in [0, 1] plus noise.
@@ -41,7 +44,19 @@ MOTIONS = (
     "disappear",
 )
 """motion classes; class 2i+1 is the time reversal of class 2i"""
+HARD_MOTIONS = (
+    "one swing",
+    "two swings",
+    "right then up",
+    "down then left",
+    "left flashes first",
+    "right flashes first",
+)
+"""the ``"hard"`` label set: no order-free summary of the frames tells any class from its
+partner (one and two swings visit the same positions; the other pairs are time reversals)"""
 LABEL_SETS = ("appearance", "temporal")
+"""the two label sets every video chapter reports"""
+ALL_LABEL_SETS = (*LABEL_SETS, "hard")
 
 
 def _digit_sprites() -> torch.Tensor:
@@ -95,6 +110,45 @@ def _render(sprites: torch.Tensor, path: dict[str, torch.Tensor], size: int) -> 
     return frames.view(n, t, 1, size, size) * path["alpha"].view(n, t, 1, 1, 1)
 
 
+def _bump(u: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    return 0.1 + 0.9 * torch.exp(-(((u[None] - centre[:, None]) / 0.12) ** 2))
+
+
+def _hard_paths(
+    motion: torch.Tensor, u: torch.Tensor, gen: torch.Generator
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Paths of the two digits of every ``"hard"`` clip: the actor, and either the second
+    flashing digit (classes 4-5) or a dim drifting one (a moving distractor)."""
+    n, t = len(motion), len(u)
+    a = (0.45 + 0.2 * torch.rand(n, generator=gen))[:, None]
+    sign = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)[:, None]
+    row = ((torch.rand(n, generator=gen) - 0.5) * 0.4)[:, None].expand(n, t)
+    m = motion[:, None]
+    swing = sign * a * torch.sin(2 * math.pi * (1 + m.clamp(max=1)) * u[None])
+    p = torch.where(m == 2, u[None], 1 - u[None])  # "down then left" is "right then up" reversed
+    x_turn = torch.where(p < 0.5, -a + 4 * a * p, a)
+    y_turn = torch.where(p < 0.5, a, a - 4 * a * (p - 0.5))
+    flash, turn = m >= 4, (m == 2) | (m == 3)
+    first = torch.where(motion == 4, 0.3, 0.7)
+    actor = {
+        "x": torch.where(flash, -0.45, torch.where(turn, x_turn, swing)),
+        "y": torch.where(turn, y_turn, row),
+        "scale": torch.full((n, t), 0.6),
+        "angle": torch.zeros(n, t),
+        "alpha": torch.where(flash, _bump(u, first), 1.0),
+    }
+    start = (torch.rand(n, 2, generator=gen) - 0.5) * 1.2
+    drift = (torch.rand(n, 2, generator=gen) - 0.5) * 1.2
+    other = {
+        "x": torch.where(flash, 0.45, start[:, :1] + drift[:, :1] * (u[None] - 0.5)),
+        "y": torch.where(flash, row, start[:, 1:] + drift[:, 1:] * (u[None] - 0.5)),
+        "scale": torch.where(flash, 0.6, 0.5).expand(n, t),
+        "angle": torch.zeros(n, t),
+        "alpha": torch.where(flash, _bump(u, 1 - first), 0.35),
+    }
+    return actor, other
+
+
 def make_clips(
     n: int,
     label_set: str = "temporal",
@@ -109,22 +163,32 @@ def make_clips(
     """``n`` clips (N, T, C, H, W), their labels for ``label_set``, and both factors (the digit
     and the motion of each clip, so that either label set can be read off). ``empty``: leave the
     main digit out (distractor and noise only: background for untrimmed streams). ``motions``:
-    draw each clip's motion from these indices of :data:`MOTIONS` only (default: all)."""
-    if label_set not in LABEL_SETS:
-        raise ValueError(f"unknown label set {label_set!r}; expected one of {LABEL_SETS}")
+    draw each clip's motion from these indices of :data:`MOTIONS` (:data:`HARD_MOTIONS` for the
+    ``"hard"`` set) only (default: all)."""
+    if label_set not in ALL_LABEL_SETS:
+        raise ValueError(f"unknown label set {label_set!r}; expected one of {ALL_LABEL_SETS}")
     if n < 1 or frames < 2 or channels < 1:
         raise ValueError(f"need n >= 1, frames >= 2, channels >= 1; got {n}, {frames}, {channels}")
     if size < 16 or size % 8:
         raise ValueError(f"size must be a multiple of 8 and at least 16, got {size}")
-    allowed = torch.arange(len(MOTIONS)) if motions is None else torch.as_tensor(motions)
-    if allowed.numel() == 0 or allowed.min() < 0 or allowed.max() >= len(MOTIONS):
-        raise ValueError(f"motions must be indices into MOTIONS (0..9), got {motions!r}")
+    kinds = len(HARD_MOTIONS if label_set == "hard" else MOTIONS)
+    allowed = torch.arange(kinds) if motions is None else torch.as_tensor(motions)
+    if allowed.numel() == 0 or allowed.min() < 0 or allowed.max() >= kinds:
+        raise ValueError(f"motions must be indices 0..{kinds - 1}, got {motions!r}")
     gen = torch.Generator().manual_seed(seed)
     images, targets = _digit_sprites()
     pick = torch.randint(len(images), (n,), generator=gen)
     digit, motion = targets[pick], allowed[torch.randint(len(allowed), (n,), generator=gen)]
     u = torch.linspace(0, 1, frames)
-    main = _render(images[pick], _paths(motion, u, gen), size) * (not empty)
+    if label_set == "hard":
+        actor, other = _hard_paths(motion, u, gen)
+        second = torch.randint(len(images), (n,), generator=gen)
+        main = torch.maximum(
+            _render(images[pick], actor, size), _render(images[second], other, size)
+        )
+    else:
+        main = _render(images[pick], _paths(motion, u, gen), size)
+    main = main * (not empty)
     # distractor: a dim square drifting in a random direction (motion that is not the action)
     square = torch.zeros(1, 1, 8, 8)
     square[..., 2:6, 2:6] = 1.0
@@ -169,7 +233,11 @@ class VideoClips(ClipTensors):
         clips, labels, self.digits, self.motions = make_clips(n, label_set, seed=seed, **kwargs)
         super().__init__(clips, labels)
         self.label_set = label_set
-        self.classes = MOTIONS if label_set == "temporal" else tuple(str(d) for d in range(10))
+        self.classes = {
+            "temporal": MOTIONS,
+            "hard": HARD_MOTIONS,
+            "appearance": tuple(str(d) for d in range(10)),
+        }[label_set]
 
 
 BACKGROUND = -1

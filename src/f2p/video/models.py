@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from f2p.video import motion
+
 CONSENSUS = ("avg", "max", "weighted")
 
 
@@ -48,8 +50,9 @@ def temporal_shift(x: torch.Tensor, frames: int, fold_div: int = 8, online: bool
 
 
 class ResBlock(nn.Module):
-    """conv-BN-ReLU-conv-BN plus shortcut; ``shift`` (if given) is applied to the input of the
-    residual branch only, TSM's "residual shift"."""
+    """conv-BN-ReLU-conv-BN plus shortcut; ``temporal`` (if given: TSM's shift, or a module of
+    chapters 04-05 such as STM, TEA or TAM) is applied to the input of the residual branch only,
+    TSM's "residual shift", so the identity path keeps every frame's own features."""
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
         super().__init__()
@@ -62,10 +65,10 @@ class ResBlock(nn.Module):
             if stride != 1 or c_in != c_out
             else nn.Identity()
         )
-        self.shift: Callable[[torch.Tensor], torch.Tensor] | None = None
+        self.temporal: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch = self.shift(x) if self.shift is not None else x
+        branch = self.temporal(x) if self.temporal is not None else x
         y = F.relu(self.bn1(self.conv1(branch)))
         return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
 
@@ -81,14 +84,17 @@ class Backbone(nn.Module):
         self.blocks = nn.ModuleList([ResBlock(a, a), ResBlock(a, b, 2), ResBlock(b, c, 2)])
         self.width = c
 
-    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.stem(x))
+    def feature_maps(self, x: torch.Tensor, lateral: torch.Tensor | None = None) -> torch.Tensor:
+        """``lateral`` (same shape as the stem's output) is added before the stem's ReLU: TDN's
+        fusion of short-term motion into the RGB stream."""
+        x = self.stem(x)
+        x = F.relu(x if lateral is None else x + lateral)
         for block in self.blocks:
             x = block(x)
         return x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.feature_maps(x).mean(dim=(2, 3))
+    def forward(self, x: torch.Tensor, lateral: torch.Tensor | None = None) -> torch.Tensor:
+        return self.feature_maps(x, lateral).mean(dim=(2, 3))
 
 
 def _frames(clips: torch.Tensor) -> tuple[torch.Tensor, int, int]:
@@ -182,10 +188,77 @@ class TSM(TSN):
         super().__init__(classes, channels, frames, "avg", widths)
         self.frames, self.fold_div, self.online = frames, fold_div, online
         for block in self.backbone.blocks:
-            block.shift = self._shift
+            block.temporal = self._shift
 
     def _shift(self, x: torch.Tensor) -> torch.Tensor:
         return temporal_shift(x, self.frames, self.fold_div, self.online)
+
+
+TEMPORAL_MODULES = {"STM": motion.STM, "TEA": motion.TEA, "TAM": motion.TAM}
+
+
+class TemporalNet(TSN):
+    """TSN with a temporal module (:data:`TEMPORAL_MODULES`) in the residual branch of every
+    block, average consensus: STM, TEA or TANet on the shared backbone."""
+
+    def __init__(
+        self,
+        classes: int,
+        module: str,
+        channels: int = 3,
+        frames: int = 8,
+        widths: tuple[int, int, int] = (16, 32, 32),
+    ) -> None:
+        if module not in TEMPORAL_MODULES:
+            raise ValueError(f"unknown module {module!r}; expected one of {list(TEMPORAL_MODULES)}")
+        super().__init__(classes, channels, frames, "avg", widths)
+        for block in self.backbone.blocks:
+            block.temporal = TEMPORAL_MODULES[module](block.conv1.in_channels, frames)
+
+
+def stacked_differences(clips: torch.Tensor, span: int = 2) -> torch.Tensor:
+    """TDN's short-term input: for every frame t the 2*span RGB differences
+    I_{t+j+1} - I_{t+j}, j = -span..span-1 (frame indices clamped to the clip), stacked along
+    channels: (N, T, 2*span*C, H, W)."""
+    t = clips.shape[1]
+    offsets = torch.arange(-span, span)
+    now = (torch.arange(t)[:, None] + offsets).clamp(0, t - 1)
+    nxt = (torch.arange(t)[:, None] + offsets + 1).clamp(0, t - 1)
+    diffs = clips[:, nxt] - clips[:, now]  # (N, T, 2*span, C, H, W)
+    return diffs.flatten(2, 3)
+
+
+class TDN(TSN):
+    """Temporal Difference Network: the short-term module turns the stacked RGB differences
+    around every frame (average-pooled to half resolution, a 3x3 convolution, upsampled) into a
+    lateral input added to that frame's stem features; the long-term module
+    (:class:`f2p.video.motion.LongTermDifference`) sits in the residual branch of the last two
+    blocks. Average consensus."""
+
+    def __init__(
+        self,
+        classes: int,
+        channels: int = 3,
+        frames: int = 8,
+        widths: tuple[int, int, int] = (16, 32, 32),
+        span: int = 2,
+    ) -> None:
+        super().__init__(classes, channels, frames, "avg", widths)
+        self.span = span
+        self.short_term = nn.Sequential(
+            nn.AvgPool2d(2),
+            nn.Conv2d(2 * span * channels, widths[0], 3, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(),
+        )
+        for block in self.backbone.blocks[1:]:
+            block.temporal = motion.LongTermDifference(block.conv1.in_channels, frames)
+
+    def frame_scores(self, clips: torch.Tensor) -> torch.Tensor:
+        x, n, t = _frames(clips)
+        short = self.short_term(stacked_differences(clips, self.span).flatten(0, 1))
+        lateral = F.interpolate(short, size=x.shape[-2:])
+        return self.fc(self.backbone(x, lateral)).view(n, t, -1)
 
 
 def ordered_tuples(frames: int, scale: int, limit: int, gen: torch.Generator) -> torch.Tensor:

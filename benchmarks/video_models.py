@@ -1,0 +1,149 @@
+"""Video benchmark of chapters 03-05: classifiers on the generated label sets, over seeds,
+with their parameters, FLOPs and training and inference throughput, in one run.
+
+Every model uses the same 2D backbone (or its 3D counterpart), data and budget (generated 8-frame
+clips of moving digits; Adam with a one-cycle schedule); accuracy is reported as mean ± std over
+seeds. Throughput is clips per second with batch 64 on one torch thread, from RGB clips (a model
+that needs optical flow or RGB differences pays for computing them): inference (no gradients)
+and training (forward, backward, optimiser step). ``--chapter`` picks the models, label sets and
+budget of that chapter's table and writes ``benchmarks/results/chNN_video_models.json``.
+
+    python benchmarks/video_models.py --chapter 03
+    python benchmarks/video_models.py --chapter 05 --seeds 0 --train 64 --epochs 1 --out s.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import f2p
+from f2p.video import data, zoo
+from f2p.video.train import train_classifier
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FRAMES = 8
+CHAPTERS = {  # models, label sets, training clips, epochs
+    "03": (
+        ["TSN", "TSM", "TSM, online", "TRN", "ECO-style", "non-local"],
+        ["appearance", "temporal"],
+        1000,
+        8,
+    ),
+    "04": (
+        ["TSN", "TSN, RGB difference", "TSN, flow", "STM", "TEA"],
+        ["appearance", "temporal", "hard"],
+        800,
+        6,
+    ),
+    "05": (
+        ["TSN", "TSM", "TAM", "TDN", "3D", "(2+1)D"],
+        ["appearance", "temporal", "hard"],
+        800,
+        6,
+    ),
+}
+
+
+def throughput(recipe: zoo.Recipe, widths, size: int, train: bool, repeats: int = 3) -> float:
+    """Clips per second, batch 64, from RGB clips: inference, or one full training step."""
+    model = recipe.build(10, widths, FRAMES)
+    clips, labels = torch.rand(64, FRAMES, 3, size, size), torch.randint(10, (64,))
+    optimizer = torch.optim.Adam(model.parameters())
+    transform = recipe.transform or (lambda x: x)
+
+    def step() -> None:
+        if train:
+            loss = torch.nn.functional.cross_entropy(model(transform(clips)), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        else:
+            with torch.no_grad():
+                model(transform(clips))
+
+    model.train(train)
+    step()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return repeats * len(clips) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chapter", choices=sorted(CHAPTERS), default="03")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--train", type=int, help="training clips (default: the chapter's)")
+    parser.add_argument("--test", type=int, default=500, help="test clips")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the chapter's)")
+    parser.add_argument("--size", type=int, default=24)
+    parser.add_argument("--widths", type=int, nargs=3, default=[8, 16, 16])
+    parser.add_argument("--out", type=Path, help="default: results/chNN_video_models.json")
+    args = parser.parse_args()
+    names, label_sets, n_train, epochs = CHAPTERS[args.chapter]
+    n_train, epochs = args.train or n_train, args.epochs or epochs
+    out = args.out or RESULTS / f"ch{args.chapter}_video_models.json"
+    f2p.utils.set_threads(1)
+    widths = tuple(args.widths)
+    rows = []
+    for name in names:
+        recipe = zoo.recipe(name)
+        for label_set in label_sets:
+            scores = []
+            for seed in args.seeds:
+                train = data.VideoClips(n_train, label_set, seed=2 * seed, size=args.size)
+                test = data.VideoClips(args.test, label_set, seed=2 * seed + 1, size=args.size)
+                torch.manual_seed(seed)
+                model = recipe.build(len(train.classes), widths, FRAMES)
+                history = train_classifier(
+                    model, train, test, epochs, transform=recipe.transform, seed=seed,
+                    progress=False,
+                )  # fmt: skip
+                scores.append(history.test_accuracy[-1])
+            mean, std = float(np.mean(scores)), float(np.std(scores))
+            print(f"{name:>20} {label_set:>10}: {mean:.3f} ± {std:.3f} {scores}", flush=True)
+            rows.append({"quantity": f"{name}: accuracy, {label_set} set (mean)", "ours": mean})
+            rows.append({"quantity": f"{name}: accuracy, {label_set} set (std)", "ours": std})
+        model = recipe.build(10, widths, FRAMES).eval()
+        clip = torch.rand(1, FRAMES, 3, args.size, args.size)
+        with FlopCounterMode(display=False) as counter:
+            model(recipe.transform(clip) if recipe.transform else clip)
+        speeds = {
+            mode: throughput(recipe, widths, args.size, mode == "train")
+            for mode in ("inference", "train")
+        }
+        rows += [
+            {"quantity": f"{name}: parameters", "ours": sum(p.numel() for p in model.parameters())},
+            {"quantity": f"{name}: FLOPs per clip", "ours": counter.get_total_flops()},
+            {"quantity": f"{name}: inference clips/s", "ours": round(speeds["inference"], 1)},
+            {"quantity": f"{name}: training clips/s", "ours": round(speeds["train"], 1)},
+        ]
+        print(
+            f"{name:>20}: {speeds['inference']:.0f} inference / {speeds['train']:.0f} training "
+            "clips/s",
+            flush=True,
+        )
+    if {"TSN", "TSM"} <= set(names):
+        tsn, tsm = (
+            next(r["ours"] for r in rows if r["quantity"] == f"{m}: inference clips/s")
+            for m in ("TSN", "TSM")
+        )
+        rows.append({"quantity": "TSM inference throughput / TSN's", "ours": round(tsm / tsn, 3)})
+    f2p.results.write_benchmark(
+        out,
+        args.chapter,
+        f"video models on generated clips, {len(args.seeds)} seeds, "
+        f"{n_train} training clips, {epochs} epochs, {args.size} px",
+        f"video_models.py --chapter {args.chapter}",
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

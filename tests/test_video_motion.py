@@ -1,0 +1,183 @@
+"""Video II (chapters 04-05): feature-level motion modules, 3D networks, the hard label set."""
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from f2p.video import data, models, motion
+from f2p.video import spatiotemporal as st
+
+WIDTHS = (8, 16, 16)
+
+
+def explicit_difference(x: torch.Tensor, frames: int, backward: bool = False) -> torch.Tensor:
+    clips = x.view(-1, frames, *x.shape[1:])
+    out = torch.zeros_like(clips)
+    for t in range(frames):
+        s = t - 1 if backward else t + 1
+        if 0 <= s < frames:
+            out[:, t] = clips[:, s] - clips[:, t]
+    return out.view_as(x)
+
+
+def test_shifted_difference_is_the_explicit_neighbour_difference():
+    x = torch.randn(3 * 5, 4, 6, 6)
+    for backward in (False, True):
+        torch.testing.assert_close(
+            motion.shifted_difference(x, 5, backward=backward), explicit_difference(x, 5, backward)
+        )
+
+
+def test_stm_tea_and_tdn_difference_paths_match_explicit_computation():
+    torch.manual_seed(0)
+    x = torch.randn(2 * 4, 8, 6, 6)
+    stm = motion.STM(8, 4).eval()
+    f = stm.reduce(x)
+    g = stm.neighbour(f).view(2, 4, *f.shape[1:])
+    d = torch.zeros_like(g)
+    d[:, :-1] = g[:, 1:] - f.view_as(g)[:, :-1]
+    torch.testing.assert_close(stm.motion(x), stm.expand(d.view_as(f)))
+    tea = motion.MotionExcitation(8, 4).eval()
+    f = tea.reduce(x)
+    g = tea.neighbour(f).view(2, 4, *f.shape[1:])
+    d = torch.zeros_like(g)
+    d[:, :-1] = g[:, 1:] - f.view_as(g)[:, :-1]
+    a = 2 * torch.sigmoid(tea.expand(d.view_as(f).mean((2, 3), keepdim=True))) - 1
+    torch.testing.assert_close(tea(x), x + x * a)
+    clips = torch.randn(2, 6, 3, 8, 8)
+    stacked = models.stacked_differences(clips, span=2)
+    assert stacked.shape == (2, 6, 12, 8, 8)
+    for t in range(6):
+        for j, offset in enumerate(range(-2, 2)):
+            a, b = min(max(t + offset, 0), 5), min(max(t + offset + 1, 0), 5)
+            torch.testing.assert_close(stacked[:, t, 3 * j : 3 * j + 3], clips[:, b] - clips[:, a])
+
+
+def test_tam_kernels_are_normalised_and_applied_as_a_temporal_convolution():
+    torch.manual_seed(0)
+    tam = motion.TAM(8, 5).eval()
+    x = torch.randn(2 * 5, 8, 4, 4)
+    importance, kernel = tam.kernels(x)
+    assert importance.shape == (2, 8, 5) and kernel.shape == (2, 8, 3)
+    assert (kernel > 0).all() and (importance > 0).all() and (importance < 1).all()
+    torch.testing.assert_close(kernel.sum(-1), torch.ones(2, 8))
+    clips = x.view(2, 5, 8, 4, 4) * importance.transpose(1, 2)[..., None, None]
+    expected = torch.zeros_like(clips)
+    for t in range(5):
+        for k in range(3):
+            s = t + k - 1
+            if 0 <= s < 5:
+                expected[:, t] += kernel[:, :, k, None, None] * clips[:, s]
+    torch.testing.assert_close(tam(x), expected.view_as(x))
+
+
+def test_inflated_network_reproduces_the_2d_network_on_a_static_clip():
+    torch.manual_seed(0)
+    tsn = models.TSN(10, widths=WIDTHS)
+    for m in tsn.modules():  # non-trivial normalisation statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_()
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.normal_()
+    tsn.eval()
+    net = st.inflate(tsn).eval()
+    clip = torch.rand(3, 1, 3, 16, 16).expand(3, 6, 3, 16, 16)
+    torch.testing.assert_close(net(clip), tsn(clip), atol=1e-5, rtol=1e-5)
+    moving = torch.rand(3, 6, 3, 16, 16)
+    assert not torch.allclose(net(moving), tsn(moving), atol=1e-3)
+    for w in net.parameters():
+        if w.dim() == 5 and w.shape[2] == 3:  # inflated kernels are uniform in time
+            torch.testing.assert_close(st.temporal_uniformity(w), torch.ones(w[:, :, 0].numel()))
+    with pytest.raises(ValueError, match="average consensus"):
+        st.inflate(models.TSN(10, consensus="max", widths=WIDTHS))
+
+
+def test_flops_of_single_layers_match_the_hand_count():
+    c_in, c_out, t, h, w = 4, 6, 5, 8, 8
+    x = torch.rand(1, c_in, t, h, w)
+    for kind in st.KINDS:
+        conv = st.SpaceTimeConv(c_in, c_out, kind=kind)
+        with FlopCounterMode(display=False) as counter:
+            conv(x)
+        if kind == "3d":
+            expected = 2 * c_in * c_out * 27 * t * h * w
+        else:
+            m = (3 * 9 * c_in * c_out) // (9 * c_in + 3 * c_out)
+            expected = 2 * (c_in * m * 9 + m * c_out * 3) * t * h * w
+        assert counter.get_total_flops() == expected
+    with FlopCounterMode(display=False) as counter:
+        torch.nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)(torch.rand(t, c_in, h, w))
+    assert counter.get_total_flops() == 2 * c_in * c_out * 9 * t * h * w
+
+
+def test_r2plus1d_matches_3d_parameters_up_to_rounding():
+    full, factorised = st.SpaceTimeConv(16, 32, kind="3d"), st.SpaceTimeConv(16, 32, kind="2+1d")
+    count = [sum(p.numel() for p in m.parameters() if p.dim() > 1) for m in (full, factorised)]
+    assert abs(count[0] - count[1]) / count[0] < 0.02
+
+
+def test_temporal_uniformity_of_known_kernels():
+    uniform = torch.ones(2, 2, 3, 1, 1)
+    difference = torch.tensor([1.0, 0.0, -1.0]).view(1, 1, 3, 1, 1)
+    torch.testing.assert_close(st.temporal_uniformity(uniform), torch.ones(4))
+    torch.testing.assert_close(st.temporal_uniformity(difference), torch.zeros(1))
+    random = st.temporal_uniformity(
+        torch.randn(64, 64, 3, 3, 3, generator=torch.Generator().manual_seed(0))
+    )
+    assert abs(random.mean().item() - 1 / 3) < 0.02
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: models.TemporalNet(6, "STM", frames=8, widths=WIDTHS),
+        lambda: models.TemporalNet(6, "TEA", frames=8, widths=WIDTHS),
+        lambda: models.TemporalNet(6, "TAM", frames=8, widths=WIDTHS),
+        lambda: models.TDN(6, frames=8, widths=WIDTHS),
+        lambda: st.Net3D(6, widths=WIDTHS, kind="3d"),
+        lambda: st.Net3D(6, widths=WIDTHS, kind="2+1d"),
+    ],
+    ids=["STM", "TEA", "TAM", "TDN", "3D", "(2+1)D"],
+)
+def test_new_models_are_order_sensitive_and_reject_bad_shapes(build):
+    torch.manual_seed(0)
+    model = build().eval()
+    clips = torch.rand(2, 8, 3, 16, 16)
+    out = model(clips)
+    assert out.shape == (2, 6)
+    assert (model(clips.flip(1)) - out).abs().max() > 1e-6  # TSN: ~1e-8, rounding only
+    with pytest.raises(ValueError, match="expected"):
+        model(clips[0])
+    if not isinstance(model, st.Net3D):
+        with pytest.raises(ValueError, match="multiple of frames"):
+            model(torch.rand(2, 5, 3, 16, 16))
+
+
+def test_bad_configurations_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown module"):
+        models.TemporalNet(6, "XYZ")
+    with pytest.raises(ValueError, match="fragments"):
+        motion.MultipleTemporalAggregation(6, 8)
+    with pytest.raises(ValueError, match="kind"):
+        st.SpaceTimeConv(3, 3, kind="4d")
+    with pytest.raises(ValueError, match="Conv3d weight"):
+        st.temporal_uniformity(torch.rand(3, 3, 3, 3))
+
+
+def test_hard_pairs_show_the_same_frames_in_another_order():
+    u = torch.linspace(0, 1, 8)
+    paths = {}
+    for kind in range(6):
+        gen = torch.Generator().manual_seed(0)
+        paths[kind] = data._hard_paths(torch.tensor([kind]), u, gen)[0]
+    # one and two swings visit the same positions; the other pairs are time reversals
+    torch.testing.assert_close(paths[0]["x"].sort().values, paths[1]["x"].sort().values)
+    assert not torch.allclose(paths[0]["x"], paths[1]["x"])
+    for a, b in ((2, 3),):
+        for key in ("x", "y"):
+            torch.testing.assert_close(paths[a][key], paths[b][key].flip(-1))
+    clips, labels, _, motions = data.make_clips(12, "hard", frames=8, size=16, seed=0)
+    assert clips.shape == (12, 8, 3, 16, 16) and (labels == motions).all()
+    assert labels.max() < len(data.HARD_MOTIONS)
+    with pytest.raises(ValueError, match="indices 0..5"):
+        data.make_clips(2, "hard", motions=[6])
