@@ -144,6 +144,8 @@ PAGES = [
     "chapters/01_two_stream/two_stream.html",
     "chapters/02_tsn/tsn.html",
     "chapters/03_temporal_modelling/temporal_modelling.html",
+    "chapters/04_motion_features/motion_features.html",
+    "chapters/05_3d_vs_2d/3d_vs_2d.html",
     "chapters/06_online_detection/online_detection.html",
     "chapters/07_autoregressive/autoregressive.html",
     "chapters/08_actor_critic/actor_critic.html",

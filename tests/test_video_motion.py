@@ -181,3 +181,14 @@ def test_hard_pairs_show_the_same_frames_in_another_order():
     assert labels.max() < len(data.HARD_MOTIONS)
     with pytest.raises(ValueError, match="indices 0..5"):
         data.make_clips(2, "hard", motions=[6])
+
+
+def test_shuffled_frames_keep_each_clip_s_frames_and_leave_tsn_unchanged():
+    clips = data.ClipTensors(torch.rand(5, 8, 3, 16, 16), torch.arange(5))
+    shuffled = data.shuffle_frames(clips, seed=1)
+    assert not torch.equal(shuffled.clips, clips.clips)
+    for a, b in zip(clips.clips, shuffled.clips, strict=True):  # same frames, another order
+        key = lambda frames: sorted(frames.flatten(1).sum(1).tolist())  # noqa: E731
+        assert key(a) == key(b)
+    tsn = models.TSN(6, widths=WIDTHS).eval()
+    torch.testing.assert_close(tsn(shuffled.clips), tsn(clips.clips), atol=1e-6, rtol=1e-5)

@@ -1,7 +1,10 @@
-"""Video action recognition at laptop size (chapters 01-03).
+"""Video action recognition at laptop size (chapters 01-05).
 
-``data``    procedural clips of moving digits, appearance and temporal label sets
-``flow``    Horn-Schunck optical flow in torch
-``models``  one small 2D backbone; TSN, TSM, TRN, ECO-style and non-local classifiers
-``train``   training/evaluation loops and TSN's segment sampling
+``data``            procedural clips of moving digits: appearance, temporal and hard label sets
+``flow``            Horn-Schunck optical flow in torch
+``models``          one small 2D backbone; TSN, TSM, TRN, ECO-style, non-local, STM/TEA/TAM nets, TDN
+``motion``          feature-level temporal modules: STM, TEA, TAM, TDN's long-term difference
+``spatiotemporal``  3D and (2+1)D networks, I3D inflation, temporal-kernel uniformity
+``zoo``             every classifier by name with its input transform (notebooks and benchmarks)
+``train``           training/evaluation loops and TSN's segment sampling
 """

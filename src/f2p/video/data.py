@@ -225,6 +225,15 @@ class ClipTensors(Dataset):
         return self.clips[i], self.labels[i]
 
 
+def shuffle_frames(dataset: ClipTensors, seed: int = 0) -> ClipTensors:
+    """The same clips with their frames in a random order, one permutation per clip: the
+    shuffled-frames test of the TRN paper (an order-blind model is unaffected)."""
+    gen = torch.Generator().manual_seed(seed)
+    frames = dataset.clips.shape[1]
+    order = torch.stack([torch.randperm(frames, generator=gen) for _ in range(len(dataset))])
+    return ClipTensors(dataset.clips[torch.arange(len(dataset))[:, None], order], dataset.labels)
+
+
 class VideoClips(ClipTensors):
     """Generated clips (see :func:`make_clips`) with the labels of ``label_set``; the digit and
     motion of every clip are kept as ``digits`` and ``motions``."""

@@ -38,7 +38,7 @@ class TrainHistory:
     loss: list[float] = field(default_factory=list)
     """mean training loss of each epoch"""
     test_accuracy: list[float] = field(default_factory=list)
-    """test accuracy after each epoch"""
+    """test accuracy after each evaluated epoch (the last one always)"""
     seconds: float = 0.0
     """training wall-clock (evaluation excluded)"""
 
@@ -73,17 +73,21 @@ def train_classifier(
     seed: int = 0,
     device="cpu",
     progress: bool = True,
+    eval_every: int = 1,
 ) -> TrainHistory:
     """Adam with cross-entropy on ``train`` and a one-cycle learning-rate schedule (warm-up to
-    ``lr``, then annealing); test accuracy after every epoch. ``partial_bn``: TSN's partial
-    batch normalisation (:func:`f2p.video.models.partial_bn`) during training."""
+    ``lr``, then annealing); test accuracy after every ``eval_every`` epochs and after the last.
+    ``partial_bn``: TSN's partial batch normalisation (:func:`f2p.video.models.partial_bn`)
+    during training."""
+    if eval_every < 1:
+        raise ValueError(f"eval_every must be >= 1, got {eval_every}")
     gen = torch.Generator().manual_seed(seed)
     model.to(device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     steps = epochs * -(-len(train) // batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
     history = TrainHistory()
-    for _ in tqdm(range(epochs), desc=type(model).__name__, disable=not progress):
+    for epoch in tqdm(range(epochs), desc=type(model).__name__, disable=not progress):
         tick, total = time.perf_counter(), 0.0
         model.train()
         if partial_bn:
@@ -99,5 +103,6 @@ def train_classifier(
             total += loss.item() * len(idx)
         history.seconds += time.perf_counter() - tick
         history.loss.append(total / len(train))
-        history.test_accuracy.append(accuracy(model, test, transform, device=device))
+        if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
+            history.test_accuracy.append(accuracy(model, test, transform, device=device))
     return history
