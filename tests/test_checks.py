@@ -113,3 +113,20 @@ def test_conjugate_gradient_checker_passes_our_solver_and_catches_steepest_ascen
 
     with pytest.raises(checks.CheckFailed, match="conjugate_gradient"):
         checks.conjugate_gradient(steepest_descent)
+
+
+def test_video_and_detection_checkers_pass_references_and_catch_mistakes(capsys):
+    from f2p.oad.metrics import average_precision
+    from f2p.video.motion import shifted_difference
+    from f2p.video.spatiotemporal import temporal_uniformity
+
+    checks.feature_difference(shifted_difference)
+    checks.temporal_uniformity(temporal_uniformity)
+    checks.calibrated_ap(lambda s, t: average_precision(s, t, calibrated=True))
+    assert capsys.readouterr().out.count("PASS") == 3
+    with pytest.raises(checks.CheckFailed):  # backward difference instead of forward
+        checks.feature_difference(lambda x, f: shifted_difference(x, f, backward=True))
+    with pytest.raises(checks.CheckFailed):  # forgot the factor t
+        checks.temporal_uniformity(lambda w: temporal_uniformity(w) * w.shape[2])
+    with pytest.raises(checks.CheckFailed):  # plain AP is not calibrated
+        checks.calibrated_ap(average_precision)

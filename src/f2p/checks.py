@@ -208,3 +208,52 @@ def conjugate_gradient(candidate: Callable[..., torch.Tensor]) -> None:
         rtol=1e-6,
         atol=1e-8,
     )
+
+
+def _difference_inputs(gen: torch.Generator) -> tuple:
+    frames, n, c = (int(v) for v in torch.randint(2, 6, (3,), generator=gen))
+    return torch.randn(n * frames, c, 3, 3, generator=gen), frames
+
+
+def feature_difference(candidate: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    """Chapter 04 exercise: ``candidate(x, frames)`` for per-frame features (N*T, C, H, W) returns
+    D_t = X_{t+1} - X_t, zero at each clip's last frame (eq. (1) of chapter 04 with g = id)."""
+    from f2p.video.motion import shifted_difference
+
+    check_function(
+        candidate, shifted_difference, _difference_inputs, name="feature_difference", trials=10
+    )
+
+
+def _kernel_inputs(gen: torch.Generator) -> tuple[torch.Tensor]:
+    c_out, c_in, t = (int(v) for v in torch.randint(1, 5, (3,), generator=gen))
+    return (torch.randn(c_out, c_in, t + 1, 3, 3, generator=gen),)
+
+
+def temporal_uniformity(candidate: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Chapter 05 exercise: the uniformity (sum_i w_i)^2 / (t sum_i w_i^2) of every temporal
+    kernel of a Conv3d weight (C_out, C_in, t, k, k), flattened in the order of the other axes."""
+    from f2p.video.spatiotemporal import temporal_uniformity as reference
+
+    check_function(candidate, reference, _kernel_inputs, name="temporal_uniformity", trials=10)
+
+
+def _ap_inputs(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    n = int(torch.randint(5, 60, (1,), generator=gen))
+    targets = torch.rand(n, generator=gen) < 0.3
+    targets[0], targets[1] = True, False  # at least one positive and one negative
+    return torch.rand(n, generator=gen), targets
+
+
+def calibrated_ap(candidate: Callable[[torch.Tensor, torch.Tensor], float]) -> None:
+    """Chapter 06 exercise: calibrated average precision of ``scores`` (N,) for boolean
+    ``targets`` (N,), ``cPrec = TP / (TP + FP / w)`` with ``w = negatives / positives``."""
+    from f2p.oad.metrics import average_precision
+
+    check_function(
+        lambda s, t: torch.tensor(float(candidate(s, t)), dtype=torch.float64),
+        lambda s, t: torch.tensor(average_precision(s, t, calibrated=True), dtype=torch.float64),
+        _ap_inputs,
+        name="calibrated_ap",
+        trials=20,
+    )
