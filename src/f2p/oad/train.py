@@ -10,7 +10,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from f2p.oad import metrics
-from f2p.oad.data import IGNORE, Windows
+from f2p.oad.data import IGNORE, ChunkStreams, Windows
 
 
 @dataclass
@@ -68,8 +68,6 @@ def predict(model: nn.Module, windows: Windows, batch: int = 1024, device="cpu")
 @torch.no_grad()
 def stream_scores(model: nn.Module, features: torch.Tensor, length: int) -> torch.Tensor:
     """Online inference on one stream (L, D): the score of chunk t uses chunks <= t only."""
-    from f2p.oad.data import ChunkStreams
-
     labels = torch.zeros(len(features), dtype=torch.long)
     return predict(model, ChunkStreams([features], [labels]).windows(length))
 
