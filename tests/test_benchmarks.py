@@ -34,56 +34,13 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
                 "1",
             ],
         ),
-        (
-            "video_models.py",
-            [
-                "--chapter",
-                "04",
-                "--seeds",
-                "0",
-                "--train",
-                "24",
-                "--test",
-                "12",
-                "--epochs",
-                "1",
-                "--size",
-                "16",
-            ],
-        ),
-        (
-            "video_models.py",
-            [
-                "--chapter",
-                "05",
-                "--seeds",
-                "0",
-                "--train",
-                "24",
-                "--test",
-                "12",
-                "--epochs",
-                "1",
-                "--size",
-                "16",
-            ],
-        ),
-        (
-            "video_models.py",
-            [
-                "--chapter",
-                "03",
-                "--seeds",
-                "0",
-                "--train",
-                "32",
-                "--test",
-                "16",
-                "--epochs",
-                "1",
-                "--size",
-                "16",
-            ],
+        *(
+            (
+                "video_models.py",
+                ["--chapter", chapter, "--seeds", "0", "--train", "24", "--test", "12"]
+                + ["--epochs", "1", "--size", "16"],
+            )
+            for chapter in ("03", "04", "05")
         ),
         (
             "ch06_online_detection.py",

@@ -58,6 +58,15 @@ def temporal_depthwise(x: torch.Tensor, frames: int, conv: nn.Conv1d) -> torch.T
     return out.reshape(n * t, c, h, w)
 
 
+def _difference_layers(channels: int, reduction: int) -> tuple[int, nn.Sequential, nn.Conv2d]:
+    """The layers of eq. D_t = g(F_{t+1}) - F_t shared by STM, TEA and TDN: the reduction
+    F = BN(conv1x1(X)) to C/r channels, and g, a channel-wise 3x3 convolution on F."""
+    inner = max(channels // reduction, 1)
+    reduce = nn.Sequential(nn.Conv2d(channels, inner, 1, bias=False), nn.BatchNorm2d(inner))
+    neighbour = nn.Conv2d(inner, inner, 3, padding=1, groups=inner, bias=False)
+    return inner, reduce, neighbour
+
+
 def _channelwise_temporal(c: int) -> nn.Conv1d:
     return nn.Conv1d(c, c, 3, padding=1, groups=c, bias=False)
 
@@ -71,13 +80,9 @@ class STM(nn.Module):
 
     def __init__(self, channels: int, frames: int, reduction: int = 4) -> None:
         super().__init__()
-        inner = max(channels // reduction, 1)
         self.frames = frames
         self.cstm = _channelwise_temporal(channels)
-        self.reduce = nn.Sequential(
-            nn.Conv2d(channels, inner, 1, bias=False), nn.BatchNorm2d(inner)
-        )
-        self.neighbour = nn.Conv2d(inner, inner, 3, padding=1, groups=inner, bias=False)
+        inner, self.reduce, self.neighbour = _difference_layers(channels, reduction)
         self.expand = nn.Conv2d(inner, channels, 1, bias=False)
 
     def motion(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,12 +99,8 @@ class MotionExcitation(nn.Module):
 
     def __init__(self, channels: int, frames: int, reduction: int = 4) -> None:
         super().__init__()
-        inner = max(channels // reduction, 1)
         self.frames = frames
-        self.reduce = nn.Sequential(
-            nn.Conv2d(channels, inner, 1, bias=False), nn.BatchNorm2d(inner)
-        )
-        self.neighbour = nn.Conv2d(inner, inner, 3, padding=1, groups=inner, bias=False)
+        inner, self.reduce, self.neighbour = _difference_layers(channels, reduction)
         self.expand = nn.Conv2d(inner, channels, 1)
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
@@ -199,12 +200,8 @@ class LongTermDifference(nn.Module):
 
     def __init__(self, channels: int, frames: int, reduction: int = 4) -> None:
         super().__init__()
-        inner = max(channels // reduction, 1)
         self.frames = frames
-        self.reduce = nn.Sequential(
-            nn.Conv2d(channels, inner, 1, bias=False), nn.BatchNorm2d(inner)
-        )
-        self.neighbour = nn.Conv2d(inner, inner, 3, padding=1, groups=inner, bias=False)
+        inner, self.reduce, self.neighbour = _difference_layers(channels, reduction)
         self.fine = nn.Conv2d(inner, inner, 3, padding=1, bias=False)
         self.coarse = nn.Conv2d(inner, inner, 3, padding=1, bias=False)
         self.expand = nn.Conv2d(inner, channels, 1)
