@@ -108,6 +108,14 @@ class MADE(Autoregressive):
             layer.set_mask(getattr(self, f"hidden_masks_{i}")[k])
         self.out.set_mask(self.out_masks[k])
 
+    def get_extra_state(self) -> dict:
+        """Saved with ``state_dict()``: which mask is in use, so that a restored model's
+        ``order`` agrees with the layer masks it restores (sampling follows ``order``)."""
+        return {"mask_index": self.mask_index}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.use_mask(int(state["mask_index"]))
+
     def next_mask(self) -> None:
         """Move to the next mask in turn (called once per training minibatch)."""
         self.use_mask((self.mask_index + 1) % self.num_masks)
