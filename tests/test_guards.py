@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from myst_math import check_sources, list_markers_in_math
 from notebooks import CHAPTERS, ROOT, chapter_notebooks, execute, is_myst_notebook, read_notebook
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
@@ -123,3 +124,34 @@ def test_build_fails_on_a_failing_cell(tmp_path):
     result = build(make_book(tmp_path / "raises", page))
     assert result.returncode != 0
     assert "RuntimeError" in result.stdout + result.stderr
+
+
+TEX_LEAK = """
+```{code-cell} ipython3
+x = 1
+- 2
+```
+
+````{prf:proof}
+By the chain rule $a = b$ and
+$\\grad V(s) = \\grad \\mu(s)\\, Q
++ \\gamma \\sum_{s'} V(s')$, so the recursion unrolls.
+
+```{math}
+a
++ b
+```
+````
+"""
+
+
+def test_math_guard_catches_a_list_marker_inside_inline_math():
+    findings = list_markers_in_math(NOTEBOOK_HEADER + TEX_LEAK, "leak.md")
+    assert [(f.line, f.text.split()[0]) for f in findings] == [(20, "+")]
+    assert list_markers_in_math(TEX_LEAK.replace("Q\n+", "Q +"), "fixed.md") == []
+
+
+def test_no_source_page_opens_a_list_inside_inline_math():
+    sources = sorted(CHAPTERS.rglob("*.md")) + sorted((ROOT / "book").glob("*.md"))
+    findings = check_sources(sources)
+    assert not findings, "\n".join(map(str, findings))
