@@ -209,3 +209,10 @@ def test_made_samples_follow_log_prob_after_fit_with_several_masks():
         exact = model.log_prob(configs).exp()
     assert exact.sum().item() == pytest.approx(1.0, abs=1e-5)
     assert torch.allclose(sample_frequencies(model, 40_000), exact, atol=0.012)
+
+
+@pytest.mark.parametrize("name", ["fvsbn", "nade", "made", "pixelcnn"])
+def test_float64_models_sample_in_float64(name):
+    model = tiny_models()[name].double()
+    samples = model.sample(4, generator=torch.Generator().manual_seed(0))
+    assert samples.dtype == torch.float64 and set(samples.unique().tolist()) <= {0.0, 1.0}

@@ -95,6 +95,24 @@ def test_gae_bootstraps_truncation_but_not_termination_and_stops_at_episode_ends
         rl.gae(rewards, values, next_values, ended, ended, 1.5, 1.0)
 
 
+def test_gae_in_float64_matches_an_explicit_float64_sum():
+    """A_t = sum_l (gamma lambda)^l delta_{t+l} within an episode, computed in the inputs' dtype."""
+    gen = torch.Generator().manual_seed(0)
+    steps, gamma, lam = 200, 0.999, 0.97
+    rewards = torch.randn(steps, 1, generator=gen, dtype=torch.float64)
+    values = torch.randn(steps, 1, generator=gen, dtype=torch.float64)
+    next_values = torch.randn(steps, 1, generator=gen, dtype=torch.float64)
+    never = torch.zeros(steps, 1, dtype=torch.bool)
+    advantages = rl.gae(rewards, values, next_values, never, never, gamma, lam)
+    deltas = (rewards + gamma * next_values - values)[:, 0].tolist()
+    expected = [
+        sum((gamma * lam) ** (k - t) * deltas[k] for k in range(t, steps)) for t in range(steps)
+    ]
+    assert advantages.dtype == torch.float64
+    torch.testing.assert_close(advantages[:, 0], torch.tensor(expected, dtype=torch.float64),
+                               rtol=1e-12, atol=1e-12)
+
+
 def test_importance_ratio_is_pi_over_beta_and_unbiased():
     pi = torch.tensor([0.1, 0.6, 0.3])
     beta = torch.tensor([0.5, 0.25, 0.25])

@@ -72,8 +72,9 @@ class Autoregressive(nn.Module):
         self, n: int, given: torch.Tensor | None, known: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Check the conditioning; return the canvas (known pixels filled in) and the known mask."""
-        device = next(self.parameters()).device
-        x = torch.zeros(n, self.dim, device=device)
+        weight = next(self.parameters())
+        device = weight.device
+        x = torch.zeros(n, self.dim, device=device, dtype=weight.dtype)
         if (given is None) != (known is None):
             raise ValueError("pass both `given` and `known` for conditional sampling, or neither")
         if known is None:

@@ -51,8 +51,9 @@ def gae(
         raise ValueError(
             f"gae expects five (T, N) tensors of one shape, got {sorted(map(tuple, shapes))}"
         )
-    deltas = rewards + gamma * (1.0 - terminated.float()) * next_values - values
-    decay = gamma * lam * (1.0 - episode_end.float())  # 0 where an episode ended
+    dtype = rewards.dtype  # flags arrive as bool or float32; compute in the rewards' precision
+    deltas = rewards + gamma * (1.0 - terminated.to(dtype)) * next_values - values
+    decay = gamma * lam * (1.0 - episode_end.to(dtype))  # 0 where an episode ended
     advantages = torch.empty_like(rewards)
     running = torch.zeros_like(rewards[0])
     for t in reversed(range(len(rewards))):
