@@ -15,7 +15,9 @@ from pathlib import Path
 
 FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\s*(\S*)")
 # Fences whose body is not Markdown prose: code, math, included files, raw output.
-VERBATIM = re.compile(r"^(\{(code-cell|code|code-block|math|literalinclude|raw|eval-rst)\}|[\w+-]*)$")
+VERBATIM = re.compile(
+    r"^(\{(code-cell|code|code-block|math|literalinclude|raw|eval-rst)\}|[\w+-]*)$"
+)
 LIST_MARKER = re.compile(r"^\s*([+*-]|\d+[.)])(\s|$)")
 INLINE_CODE = re.compile(r"`+[^`]*`+")
 DOLLAR = re.compile(r"(?<!\\)\$\$?")

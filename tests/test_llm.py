@@ -11,7 +11,17 @@ from f2p.llm import losses
 from f2p.llm.long2short import merge
 from f2p.llm.model import GPT, GPTConfig, generate, response_logprobs
 from f2p.llm.sampling import PrioritizedSampler, curriculum_level
-from f2p.llm.tasks import Problem, decode, encode, parse_answer, reward, sample_problems, trace
+from f2p.llm.tasks import (
+    PAD,
+    VOCAB,
+    Problem,
+    decode,
+    encode,
+    parse_answer,
+    reward,
+    sample_problems,
+    trace,
+)
 
 
 def test_traces_are_correct_and_rewarded():
@@ -80,10 +90,27 @@ def test_response_logprobs_match_step_by_step_scoring():
     seq = torch.cat([prompts, responses], 1)
     for t in range(responses.shape[1]):
         logits, _ = model(seq[:, : prompts.shape[1] + t])
-        expected = torch.log_softmax(logits[0, -1], -1)[responses[0, t]]
+        step = logits[0, -1].clone()
+        step[PAD] = -torch.inf  # the sampler never emits padding
+        expected = torch.log_softmax(step, -1)[responses[0, t]]
         torch.testing.assert_close(logp[0, t], expected)
     with pytest.raises(ValueError, match="context"):
         model(encode(["1" * 41]))
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_response_logprobs_are_the_samplers_distribution(temperature):
+    """pi_i in the k1.5 ratio is what generate() samples from: PAD excluded, at its temperature."""
+    model = tiny_gpt()
+    prompts = encode(["12+34:"])
+    candidates = torch.tensor([[v] for v in range(len(VOCAB)) if v != PAD])
+    logp = response_logprobs(model, prompts.expand(len(candidates), -1), candidates, temperature)
+    assert torch.logsumexp(logp[:, 0], 0).item() == pytest.approx(0.0, abs=1e-9)
+    n = 20_000
+    first = generate(model, prompts.expand(n, -1), 1, temperature, torch.Generator().manual_seed(0))
+    frequency = torch.bincount(first[:, 0], minlength=len(VOCAB)).double() / n
+    assert frequency[PAD] == 0
+    torch.testing.assert_close(frequency[candidates[:, 0]], logp[:, 0].exp(), atol=0.01, rtol=0)
 
 
 def test_k15_loss_gradient_is_the_closed_form_direction():

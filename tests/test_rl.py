@@ -109,8 +109,9 @@ def test_gae_in_float64_matches_an_explicit_float64_sum():
         sum((gamma * lam) ** (k - t) * deltas[k] for k in range(t, steps)) for t in range(steps)
     ]
     assert advantages.dtype == torch.float64
-    torch.testing.assert_close(advantages[:, 0], torch.tensor(expected, dtype=torch.float64),
-                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        advantages[:, 0], torch.tensor(expected, dtype=torch.float64), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_importance_ratio_is_pi_over_beta_and_unbiased():

@@ -8,8 +8,10 @@ came from elsewhere. Screenshots go to ``_build/screenshots/``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -30,16 +32,25 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """A local HTTP server for ``directory``; yields its origin."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     if not (HTML / "index.html").is_file():
         pytest.fail(f"no built site at {HTML}: run `make book` (or `make test`) first")
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(HTML) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +103,27 @@ def load(browser, url: str) -> None:
         })();
         """
     )
+
+
+# TeX a reader should never see: a macro (\frac, \grad, ...), \( or \[, $$, or a $ that opens
+# math ($\..., $x_...). Matched on the page text once typeset math, code and scripts are removed.
+LEAKED_TEX = re.compile(r"\\[A-Za-z]+|\\[(\[]|\$\$|\$\\|\$[A-Za-z]_")
+
+
+def leaked_tex(browser) -> list[str]:
+    """Snippets of TeX left in the visible text of the loaded page after MathJax has run."""
+    text = browser.execute_script(
+        """
+        const main = (document.querySelector('main') || document.body).cloneNode(true);
+        main.querySelectorAll('mjx-container, code, pre, script, style, textarea')
+            .forEach((e) => e.remove());
+        return main.textContent;
+        """
+    )
+    return [
+        " ".join(text[max(m.start() - 40, 0) : m.end() + 40].split())
+        for m in LEAKED_TEX.finditer(text)
+    ]
 
 
 def external_requests(browser, origin: str) -> list[str]:
@@ -155,12 +187,56 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize("page", PAGES)
+def site_pages() -> list[str]:
+    """Every page of the book (the toc's pages as built), relative to the site root."""
+    skip = {"genindex.html", "search.html"}
+    return sorted(
+        str(page.relative_to(HTML))
+        for page in HTML.rglob("*.html")
+        if page.name not in skip and not page.relative_to(HTML).parts[0].startswith("_")
+    )
+
+
+def test_every_chapter_is_a_page_of_the_site():
+    assert set(PAGES) <= set(site_pages()), set(PAGES) - set(site_pages())
+
+
+@pytest.mark.parametrize("page", site_pages() or PAGES)
 def test_pages_typeset_offline(server, browser, page):
     load(browser, f"{server}/{page}")
     errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length;")
-    raw = browser.execute_script(
-        "return (document.querySelector('main') || document.body).innerText.includes('\\\\(');"
-    )
-    assert errors == 0 and not raw, f"{page}: math not typeset cleanly"
+    assert errors == 0, f"{page}: MathJax reported errors (an undefined macro?)"
+    leaks = leaked_tex(browser)
+    assert not leaks, f"{page}: TeX outside typeset math:\n" + "\n".join(leaks)
     assert external_requests(browser, server) == []
+
+
+def test_tex_check_fails_on_a_page_that_leaks_tex(browser, tmp_path):
+    """The check above on a throwaway book: the chapter-09 defect (a continuation line of inline
+    math that starts with '+') shows raw TeX and is caught; the same text in display math is not."""
+    from test_guards import build, make_book
+
+    leak = (
+        "# Leak\n\nBy the chain rule\n$\\grad V(s) = \\grad\\mu(s)\\, Q(s, a)\n"
+        "+ \\gamma \\sum_{s'} V(s')$, where the second term recurses.\n"
+    )
+    fixed = (
+        "# Fixed\n\nBy the chain rule\n\n```{math}\n\\grad V(s) = \\grad\\mu(s)\\, Q(s, a)\n"
+        "+ \\gamma \\sum_{s'} V(s')\n```\n\nwhere the second term recurses.\n"
+    )
+    book = make_book(tmp_path / "leak", leak)
+    (book / "book" / "fixed.md").write_text(fixed)
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n- file: book/fixed\n"
+    )
+    shutil.rmtree(book / "vendor" / "site")
+    shutil.copytree(ROOT / "vendor" / "site", book / "vendor" / "site")  # the vendored MathJax
+    result = build(book)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with serve(book / "_build" / "html") as origin:
+        load(browser, f"{origin}/book/intro.html")
+        leaks = leaked_tex(browser)
+        load(browser, f"{origin}/book/fixed.html")
+        typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length")
+        assert typeset >= 1 and leaked_tex(browser) == []
+    assert any("\\gamma" in leak or "\\grad" in leak for leak in leaks), leaks

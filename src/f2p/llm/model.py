@@ -110,6 +110,13 @@ class GPT(nn.Module):
         return self.head(self.ln(x)), new_cache
 
 
+def sampler_logits(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """The logits :func:`generate` samples from: PAD excluded (padding is never a valid output),
+    divided by ``temperature`` (0 = greedy: left unscaled). pi(y_t | ...) = softmax of these."""
+    logits = logits.index_fill(-1, torch.tensor([PAD], device=logits.device), -torch.inf)
+    return logits / temperature if temperature > 0 else logits
+
+
 @torch.no_grad()
 def generate(
     model: GPT,
@@ -129,12 +136,11 @@ def generate(
     logits, cache = model(prompts)
     out = []
     for step in range(max_new):
-        last = logits[:, -1].float()
-        last[:, PAD] = -torch.inf  # padding is never a valid output
+        last = sampler_logits(logits[:, -1].float(), temperature)
         if temperature == 0:
             token = last.argmax(-1)
         else:
-            probs = torch.softmax(last / temperature, -1)
+            probs = torch.softmax(last, -1)
             token = torch.multinomial(probs.cpu(), 1, generator=gen).squeeze(-1).to(last.device)
         token = torch.where(done, torch.full_like(token, PAD), token)
         out.append(token)
@@ -150,14 +156,19 @@ def generate(
     return F.pad(tokens, (0, max_new - tokens.shape[1]), value=PAD)
 
 
-def response_logprobs(model: GPT, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+def response_logprobs(
+    model: GPT, prompts: torch.Tensor, responses: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
     """Per-token log pi(y_t | x, y_<t) of ``responses`` (B, R) after ``prompts`` (B, P), with 0 at
-    padding; sum over dim 1 for the sequence log-probability log pi(z, y | x)."""
+    padding; sum over dim 1 for the sequence log-probability log pi(z, y | x). pi is the
+    distribution :func:`generate` samples from at ``temperature`` (> 0), PAD excluded."""
+    if temperature <= 0:
+        raise ValueError(f"log-probabilities need a temperature > 0, got {temperature}")
     seq = torch.cat([prompts, responses], dim=1)
     logits, _ = model(seq[:, :-1])
-    logits = logits[:, prompts.shape[1] - 1 :]
+    logits = sampler_logits(logits[:, prompts.shape[1] - 1 :], temperature)
     logp = torch.log_softmax(logits, -1).gather(-1, responses[..., None]).squeeze(-1)
-    return logp * (responses != PAD)
+    return torch.where(responses != PAD, logp, torch.zeros_like(logp))
 
 
 def response_lengths(responses: torch.Tensor) -> torch.Tensor:

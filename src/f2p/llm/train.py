@@ -157,7 +157,7 @@ class RLHistory:
 
 
 def policy_loss(model, reference, rollouts: Rollouts, rewards, logp_old, config) -> torch.Tensor:
-    token_logp = response_logprobs(model, rollouts.prompts, rollouts.responses)
+    token_logp = response_logprobs(model, rollouts.prompts, rollouts.responses, config.temperature)
     g, k = rewards.shape
     logp = token_logp.sum(-1).view(g, k)
     if config.method == "k15":
@@ -165,7 +165,7 @@ def policy_loss(model, reference, rollouts: Rollouts, rewards, logp_old, config)
     if config.method == "reinforce":
         return losses.reinforce_loss(logp, rewards)
     with torch.no_grad():
-        ref = response_logprobs(reference, rollouts.prompts, rollouts.responses)
+        ref = response_logprobs(reference, rollouts.prompts, rollouts.responses, config.temperature)
     mask = (rollouts.responses != PAD).float()
     shape = (g, k, -1)
     return losses.grpo_loss(
@@ -214,7 +214,9 @@ def train_rl(
             )
         rewards = rewards.to(device)
         with torch.no_grad():
-            logp_old = response_logprobs(model, rollouts.prompts, rollouts.responses)
+            logp_old = response_logprobs(
+                model, rollouts.prompts, rollouts.responses, config.temperature
+            )
         tock = time.perf_counter()
         history.seconds["rollout"] += tock - tick
         if config.reset_optimizer:
