@@ -221,32 +221,47 @@ def test_a_short_rl_run_and_bad_settings():
         RLConfig(k=1)
 
 
-def test_preference_pairs_choose_the_shortest_correct_and_a_longer_negative(monkeypatch):
+def test_long2short_data_follows_k15(monkeypatch):
+    """k1.5, section 2.4: SFT on the shortest correct of n samples for every problem that has
+    one; DPO pairs (shortest correct, r) for every wrong r longer than it and every correct r at
+    least 1.5 times as long."""
     from f2p.llm import long2short
     from f2p.llm.train import Rollouts
 
-    problems = [Problem(1, 2, 1), Problem(2, 2, 1), Problem(3, 3, 1)]
+    problems = [Problem(1, 2, 1), Problem(2, 2, 1), Problem(3, 3, 1), Problem(4, 4, 1)]
     texts = [
-        "1+2+0=03;c1+2=03;A03.",
-        "1+2+0=03;A03.",
-        "A04.",  # long correct, short correct, wrong
-        "A05.",
+        "1+2+0=03;c1+2=03;A03.",  # correct, 21 tokens >= 1.5 x 13: rejected
+        "1+2+0=03;A03.",  # the shortest correct: chosen
+        "A05.",  # wrong but shorter than the chosen: not a negative
+        "A05.",  # nothing correct: no pair, nothing to fine-tune on
         "A01.",
-        "2+2+0=04;A05.",  # nothing correct: no pair
-        "A07.",
-        "3+3+0=06;A06.",
-        "3+3+0=06;c3+3=07;A07.",  # a shorter and a longer wrong one
+        "2+2+0=04;A05.",
+        "A06.",  # the shortest correct (4 tokens)
+        "3+3+0=06;A06.",  # correct, 13 >= 1.5 x 4: rejected
+        "3+3+0=06;c3+3=07;A07.",  # wrong and longer: rejected
+        "4+4+0=08;c4+4=08;A08.",  # correct, 21 >= 1.5 x 12: rejected
+        "4+4+0=08;A08.",  # correct, 13 < 1.5 x 12: neither chosen nor rejected
+        "4+4+0=8;A08.",  # the shortest correct (12 tokens): chosen
     ]
     rewards = torch.tensor(
         [reward(t, p) for t, p in zip(texts, [q for q in problems for _ in range(3)], strict=True)]
     )
 
     def fake_rollout(model, probs, k, temperature, gen, device):
-        return Rollouts(None, encode(texts), rewards.view(3, 3), None)
+        return Rollouts(None, encode(texts), rewards.view(4, 3), None)
 
     monkeypatch.setattr(long2short, "rollout", fake_rollout)
-    pairs = long2short.preference_pairs(None, problems, 3, 1.0, None)
-    assert pairs == [
-        ("1+2:", "1+2+0=03;A03.", "1+2+0=03;c1+2=03;A03."),
-        ("3+3:", "3+3+0=06;A06.", "3+3+0=06;c3+3=07;A07."),
+    data = long2short.long2short_data(None, problems, 3, 1.0, None)
+    assert data.shortest == [
+        ("1+2:", "1+2+0=03;A03."),
+        ("3+3:", "A06."),
+        ("4+4:", "4+4+0=8;A08."),
     ]
+    assert data.pairs == [
+        ("1+2:", "1+2+0=03;A03.", "1+2+0=03;c1+2=03;A03."),
+        ("3+3:", "A06.", "3+3+0=06;A06."),
+        ("3+3:", "A06.", "3+3+0=06;c3+3=07;A07."),
+        ("4+4:", "4+4+0=8;A08.", "4+4+0=08;c4+4=08;A08."),
+    ]
+    with pytest.raises(ValueError, match="ratio"):
+        long2short.long2short_data(None, problems, 3, 1.0, None, ratio=0.5)

@@ -2,14 +2,16 @@
 chain-of-thought model answer with fewer tokens.
 
 - shortest rejection sampling: sample k responses per problem and fine-tune on the shortest
-  correct one;
-- DPO (Rafailov et al., 2023) on pairs (shortest correct, a wrong or a longer response);
+  correct one, for every problem that has one;
+- DPO (Rafailov et al., 2023) on pairs: the shortest correct response is chosen; every wrong
+  response longer than it, and every correct one at least 1.5 times as long, is rejected;
 - model merging: average the weights of the long model and a short one.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import torch
 
@@ -32,39 +34,60 @@ def merge(long: GPT, short: GPT, weight: float = 0.5) -> GPT:
     return merged
 
 
-def preference_pairs(
-    model: GPT, problems: list[Problem], k: int, temperature: float, gen, device="cpu"
-) -> list[tuple[str, str, str]]:
-    """(prompt, shortest correct response, a longer response) for every problem with a correct
-    sample and a longer one: as in k1.5, the negative is longer than the chosen one, correct or
-    wrong (the longest such correct response if there is one, else the longest wrong one)."""
+@dataclass
+class Long2ShortData:
+    """What k1.5's long2short methods train on, from one round of k samples per problem."""
+
+    shortest: list[tuple[str, str]]
+    """(prompt, shortest correct response) for every problem with a correct sample: the
+    fine-tuning set of shortest rejection sampling"""
+    pairs: list[tuple[str, str, str]]
+    """(prompt, chosen, rejected) for DPO: chosen is the shortest correct response; rejected is
+    each wrong response longer than it and each correct one at least ``ratio`` times as long"""
+
+
+def long2short_data(
+    model: GPT,
+    problems: list[Problem],
+    k: int,
+    temperature: float,
+    gen,
+    device="cpu",
+    ratio: float = 1.5,
+) -> Long2ShortData:
+    """Sample ``k`` responses per problem (one difficulty level) and build both training sets as
+    k1.5 describes them (section 2.4); lengths are in tokens (one character = one token)."""
+    if ratio < 1:
+        raise ValueError(f"the length ratio of a correct negative must be >= 1, got {ratio}")
     r = rollout(model, problems, k, temperature, gen, device)
-    texts, correct = decode(r.responses.cpu()), r.rewards.view(-1) > 0
-    pairs = []
+    texts, correct = decode(r.responses.cpu()), (r.rewards.view(-1) > 0).tolist()
+    data = Long2ShortData([], [])
     for i, problem in enumerate(problems):
-        group = range(i * k, (i + 1) * k)
-        right = sorted((texts[j] for j in group if correct[j]), key=len)
+        group = [(texts[j], correct[j]) for j in range(i * k, (i + 1) * k)]
+        right = [text for text, ok in group if ok]
         if not right:
             continue
-        chosen = right[0]
-        wrong = sorted((texts[j] for j in group if not correct[j]), key=len)
-        longer = [t for t in right if len(t) > len(chosen)] or [
-            t for t in wrong if len(t) > len(chosen)
+        chosen = min(right, key=len)
+        data.shortest.append((problem.prompt, chosen))
+        data.pairs += [
+            (problem.prompt, chosen, text)
+            for text, ok in group
+            if (len(text) >= ratio * len(chosen) if ok else len(text) > len(chosen))
         ]
-        if longer:
-            pairs.append((problem.prompt, chosen, longer[-1]))
-    return pairs
+    return data
 
 
 def shortest_rejection_sft(
-    model: GPT, pairs: list[tuple[str, str, str]], epochs: int = 1, lr: float = 1e-4, device="cpu"
+    model: GPT, shortest: list[tuple[str, str]], epochs: int = 1, lr: float = 1e-4, device="cpu"
 ) -> None:
-    """Fine-tune ``model`` in place on the chosen (shortest correct) responses, one batch per
-    epoch (all prompts of a batch must have the same length: one difficulty level)."""
+    """Fine-tune ``model`` in place on the (prompt, shortest correct response) pairs, one batch
+    per epoch (all prompts of a batch must have the same length: one difficulty level)."""
+    if not shortest:
+        raise ValueError("no problem had a correct sample: nothing to fine-tune on")
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     model.train()
     for _ in range(epochs):
-        sft_step(model, optimizer, [p for p, _, _ in pairs], [c for _, c, _ in pairs], device)
+        sft_step(model, optimizer, [p for p, _ in shortest], [c for _, c in shortest], device)
 
 
 def dpo_train(
@@ -79,6 +102,8 @@ def dpo_train(
     """DPO on the pairs, with the model's starting point as the frozen reference; returns the
     losses. ``nll_weight`` > 0 adds the per-token negative log-likelihood of the chosen responses
     (not in k1.5; a common guard against DPO lowering the likelihood of both responses)."""
+    if not pairs:
+        raise ValueError("no preference pairs: DPO needs at least one (chosen, rejected) pair")
     reference = copy.deepcopy(model).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     prompts = encode([p for p, _, _ in pairs]).to(device)
