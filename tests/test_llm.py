@@ -178,16 +178,34 @@ def test_grpo_and_reinforce_losses_on_known_inputs():
 
 
 def test_prioritized_sampling_frequencies_follow_failure_rates():
+    """Each slot of a batch is a draw with p_i = (1 - s_i) / sum_j (1 - s_j): over whole batches
+    of 16 from 20 problems, problem i is expected 16 p_i times per batch."""
     gen = torch.Generator().manual_seed(0)
-    sampler = PrioritizedSampler(4, gen)
-    sampler.update(torch.arange(4), torch.tensor([0.0, 0.5, 0.75, 1.0]))
-    counts = torch.bincount(torch.cat([sampler.sample(1) for _ in range(20_000)]), minlength=4)
-    expected = torch.tensor([1.0, 0.5, 0.25, 0.0]) / 1.75
-    torch.testing.assert_close(counts / 20_000, expected, atol=0.015, rtol=0)
-    sampler.update(torch.arange(4), torch.ones(4))  # all solved: uniform
-    torch.testing.assert_close(sampler.probabilities(), torch.full((4,), 0.25, dtype=torch.float64))
+    success = torch.linspace(0, 0.95, 20, dtype=torch.float64)
+    sampler = PrioritizedSampler(20, gen)
+    sampler.update(torch.arange(20), success)
+    batches = 5_000
+    counts = torch.bincount(torch.cat([sampler.sample(16) for _ in range(batches)]), minlength=20)
+    expected = 16 * (1 - success) / (1 - success).sum()
+    torch.testing.assert_close(counts.double() / batches, expected, atol=0.07, rtol=0)  # 4.5 sd
+    sampler.update(torch.arange(20), torch.ones(20, dtype=torch.float64))  # all solved: uniform
+    torch.testing.assert_close(
+        sampler.probabilities(), torch.full((20,), 0.05, dtype=torch.float64)
+    )
     with pytest.raises(ValueError, match="success"):
         sampler.update(torch.arange(1), torch.tensor([1.5]))
+
+
+def test_prioritized_sampler_keeps_success_rates_current():
+    gen = torch.Generator().manual_seed(0)
+    strict, floored = PrioritizedSampler(3, gen), PrioritizedSampler(3, gen, floor=0.1)
+    for sampler in (strict, floored):
+        sampler.update(torch.tensor([0, 1, 2]), torch.tensor([1.0, 0.0, 0.0]))
+    assert 0 not in torch.cat([strict.sample(16) for _ in range(100)])  # the report's rule
+    drawn = torch.cat([floored.sample(16) for _ in range(100)])
+    assert (drawn == 0).sum() > 0  # a solved problem still comes back with a floor
+    floored.update(torch.tensor([0, 0, 1]), torch.tensor([0.5, 0.25, 1.0]))  # drawn twice: mean
+    assert floored.success.tolist() == [0.375, 1.0, 0.0]
 
 
 def test_curriculum_goes_from_easy_to_hard():

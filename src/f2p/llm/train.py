@@ -125,6 +125,9 @@ class RLConfig:
     first) or "prioritized" (by 1 - success rate)"""
     pool: int = 256
     """problems per level in the fixed training pool"""
+    priority_floor: float = 0.05
+    """prioritized sampling draws problem i with p_i proportional to 1 - s_i + this floor (0 is
+    the report's rule, which never redraws a solved problem, so its s_i goes stale)"""
     length_weight: float = 0.0
     """weight of k1.5's length reward (0: off)"""
     length_warmup: int = 0
@@ -185,7 +188,9 @@ def train_rl(
     """Improve ``model`` in place by RL on verifiable rewards; returns the history."""
     gen = torch.Generator().manual_seed(seed)
     pools = {d: sample_problems(config.pool, d, gen) for d in config.digits}
-    samplers = {d: PrioritizedSampler(config.pool, gen) for d in config.digits}
+    samplers = {
+        d: PrioritizedSampler(config.pool, gen, config.priority_floor) for d in config.digits
+    }
     reference = copy.deepcopy(model).eval() if config.method == "grpo" else None
 
     def make_optimizer():
