@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from f2p import results
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def good(**overrides):
@@ -89,3 +92,24 @@ def test_write_benchmark_adds_the_standard_header(tmp_path, capsys):
     with pytest.raises(ValueError):
         results.write_benchmark(tmp_path / "c.json", "03", "bad", "x.py", [{"ours": 1}])
     assert not (tmp_path / "c.json").exists()
+
+
+def test_expected_benchmarks_show_as_not_run_until_their_file_exists():
+    pending = results.Expected.parse("07 | NADE | python benchmarks/ch07_nade.py")
+    other = results.Expected("09", "DDPG", "python benchmarks/ch09.py")
+    page = results.to_markdown([good()], [pending, other])
+    assert page.count("not run yet") == 1  # NADE has its file; DDPG has none
+    assert "**Chapter 09 · DDPG**: *not run yet*. Run `python benchmarks/ch09.py`" in page
+    assert "not run yet" in results.to_markdown([], [other])
+    with pytest.raises(ValueError, match="chapter \\| benchmark \\| command"):
+        results.Expected.parse("07 | NADE")
+
+
+def test_the_results_page_lists_runnable_pending_benchmarks():
+    page = (ROOT / "book" / "results.md").read_text()
+    body = page.split("```{f2p-results} benchmarks/results\n", 1)[1].split("```", 1)[0]
+    expected = [results.Expected.parse(line) for line in body.splitlines() if line.strip()]
+    assert expected, "the page names the benchmarks that have not run yet"
+    for e in expected:
+        script = next(word for word in e.command.split() if word.endswith(".py"))
+        assert (ROOT / script).is_file(), e

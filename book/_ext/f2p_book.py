@@ -1,7 +1,8 @@
 """Sphinx extension of the course book.
 
 - ``{f2p-results} benchmarks/results``: renders the benchmark JSON files as one table at build
-  time, each file a dependency of the page (changing one rebuilds it).
+  time, each file a dependency of the page (changing one rebuilds it); benchmarks named in the
+  directive's content that have not run yet are listed with their command.
 - A ``.ipynb`` download for every notebook page: the executed notebook that MyST-NB writes is
   offered in the theme's download menu (the theme does this only when launch buttons are on).
 - Launch buttons (Binder, Colab) stay configured but off until ``repository.url`` is set.
@@ -22,16 +23,20 @@ from f2p import results
 
 
 class ResultsDirective(SphinxDirective):
-    """``{f2p-results} benchmarks/results``: the folder is relative to the book's root."""
+    """``{f2p-results} benchmarks/results``: the folder is relative to the book's root. Each line
+    of the content, ``chapter | benchmark | command``, names a benchmark to list as "not run yet"
+    until its results file exists."""
 
     required_arguments = 1
+    has_content = True
 
     def run(self) -> list[nodes.Node]:
         folder = Path(self.env.srcdir) / self.arguments[0]
         for path in sorted(folder.glob("*.json")):
             self.env.note_dependency(str(path))
         try:
-            table = results.to_markdown(results.load(folder))
+            expected = [results.Expected.parse(line) for line in self.content if line.strip()]
+            table = results.to_markdown(results.load(folder), expected)
         except ValueError as err:
             raise self.error(str(err)) from err
         container = nodes.container()

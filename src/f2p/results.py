@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +132,38 @@ def _fmt(value: float | int | None) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def to_markdown(results: list[dict[str, Any]]) -> str:
+@dataclass(frozen=True)
+class Expected:
+    """A benchmark the results page lists even before it has run (e.g. one that needs a GPU)."""
+
+    chapter: str
+    benchmark: str
+    """the ``benchmark`` title its results file will carry"""
+    command: str
+    """how to run it"""
+
+    @classmethod
+    def parse(cls, line: str) -> Expected:
+        """``chapter | benchmark | command``, as written in the results page's directive."""
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"expected 'chapter | benchmark | command', got {line!r}")
+        return cls(*parts)
+
+
+def to_markdown(results: list[dict[str, Any]], expected: list[Expected] = ()) -> str:
     """Markdown for the results page: per benchmark, a header line and a table of its quantities,
-    ours beside the reference where the file gives one."""
-    if not results:
+    ours beside the reference where the file gives one; each ``expected`` benchmark without a
+    results file appears as "not run yet" with its command."""
+    done = {(r["chapter"], r["benchmark"]) for r in results}
+    missing = [e for e in expected if (e.chapter, e.benchmark) not in done]
+    if not results and not missing:
         return "*No benchmark results yet: chapters add them as their benchmarks run.*"
-    blocks = []
+    blocks = [
+        f"**Chapter {e.chapter} · {e.benchmark}**: *not run yet*. Run `{e.command}`; its results "
+        "file then appears here."
+        for e in missing
+    ]
     for r in results:
         with_reference = any("reference" in row for row in r["rows"])
         header = ["quantity", "ours"] + (["reference", "source"] if with_reference else [])
