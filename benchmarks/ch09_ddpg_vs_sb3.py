@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sb3_harness import learn_with_evaluation, median, timed
+from sb3_harness import learn_with_evaluation, median, sustained_row, timed
 
 import f2p
 from f2p import rl
@@ -75,7 +75,7 @@ def run_sb3(seed: int, args) -> dict:
     model.env.step_wait = timed(model.env.step_wait, totals, "env")
     model.train = timed(model.train, totals, "network")
     eval_steps, returns, seconds_at, total = learn_with_evaluation(
-        model, c.total_steps, "Pendulum-v1", c.eval_every, c.eval_episodes, seed, offset=-1
+        model, c.total_steps, "Pendulum-v1", c.eval_every, c.eval_episodes, seed
     )
     seconds = {**totals, "rest": total - totals["env"] - totals["network"]}
     return summarise(eval_steps, returns, seconds_at, seconds, args)
@@ -89,6 +89,7 @@ def summarise(steps, returns, train_seconds, seconds, args) -> dict:
     return {
         "steps_to_sustained": steps[i] if i is not None else None,
         "seconds_to_sustained": train_seconds[i] if i is not None else None,
+        "budget_steps": args.steps,
         "final_return": returns[-1],
         "learning_steps_per_second": (steps[-1] - steps[w]) / (total - train_seconds[w]),
         "train_seconds": total,
@@ -154,20 +155,23 @@ def main() -> None:
                 f"network {100 * r['network_share']:.0f}%",
                 flush=True,
             )
-    rows = []
+    rows = [
+        sustained_row(quantity, key, runs["ours"], runs["sb3"], SB3)
+        for quantity, key in (
+            ("median training seconds to sustained return >= -200", "seconds_to_sustained"),
+            ("median environment steps to sustained return >= -200", "steps_to_sustained"),
+        )
+    ]
     for quantity, key in (
-        ("median training seconds to sustained return >= -200", "seconds_to_sustained"),
-        ("median environment steps to sustained return >= -200", "steps_to_sustained"),
         ("median final evaluation return", "final_return"),
         ("median learning steps per second", "learning_steps_per_second"),
         ("median share of training time in acting and updates", "network_share"),
     ):
         ours, sb3 = median(r[key] for r in runs["ours"]), median(r[key] for r in runs["sb3"])
-        if ours is not None:
-            row = {"quantity": quantity, "ours": round(ours, 3)}
-            if sb3 is not None:
-                row.update(reference=round(sb3, 3), reference_source=SB3)
-            rows.append(row)
+        rows.append(
+            {"quantity": quantity, "ours": round(ours, 3), "reference": round(sb3, 3)}
+            | {"reference_source": SB3}
+        )
     for name in ("ours", "sb3"):
         sustained = sum(r["steps_to_sustained"] is not None for r in runs[name])
         rows.append(

@@ -1,5 +1,7 @@
 """What the benchmarks that compare against Stable-Baselines3 share: timing wrappers, an
-evaluation callback that keeps evaluation out of the training clock, and medians."""
+evaluation callback that keeps evaluation out of the training clock and evaluates at the same
+step counts as our trainers, and medians that count runs which never reached the target as
+censored rather than dropping them."""
 
 from __future__ import annotations
 
@@ -24,13 +26,14 @@ def timed(fn, totals: dict[str, float], key: str):
     return wrapper
 
 
-def learn_with_evaluation(
-    model, steps: int, env_id: str, every: int, episodes: int, seed: int, offset: int = 0
-):
+def learn_with_evaluation(model, steps: int, env_id: str, every: int, episodes: int, seed: int):
     """Run ``model.learn(steps)``, evaluating its greedy policy with ``f2p.rl.evaluate`` (the same
-    procedure as our trainers) whenever ``num_timesteps + offset`` reaches the next multiple of
-    ``every``, and once at the end. Returns (steps, mean returns, training seconds at each
-    evaluation, total training seconds), evaluation time excluded."""
+    procedure as our trainers) at the start of the first rollout at or after each multiple of
+    ``every`` environment steps, and once at the end. At a rollout's start the policy is the one
+    trained on exactly ``num_timesteps`` steps, which is where our trainers evaluate too (they
+    check at update boundaries), so both sides are evaluated at the same step counts. Returns
+    (steps, mean returns, training seconds at each evaluation, total training seconds),
+    evaluation time excluded."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     log = {"steps": [], "returns": [], "seconds": [], "eval": 0.0, "next": 0, "start": 0.0}
@@ -49,10 +52,12 @@ def learn_with_evaluation(
         def _on_training_start(self) -> None:
             log["start"] = time.perf_counter()
 
-        def _on_step(self) -> bool:
-            if self.num_timesteps + offset >= log["next"]:
-                evaluate_now(self.num_timesteps + offset)
+        def _on_rollout_start(self) -> None:
+            if self.num_timesteps >= log["next"]:
+                evaluate_now(self.num_timesteps)
                 log["next"] += every
+
+        def _on_step(self) -> bool:
             return True
 
     model.learn(steps, callback=Evaluation())
@@ -68,6 +73,49 @@ def median(values) -> float | None:
     return float(np.median(values)) if values else None
 
 
+def censored_median(values, bounds) -> tuple[float, bool]:
+    """The median over runs where ``None`` marks a run that never got there within its budget
+    (right-censored: its value is above its ``bound``, e.g. the budget). Such runs count as
+    larger than every value that was reached, so a seed that never sustains is not dropped.
+    Returns (median, censored): when a censored run lies at the median, the figure is a lower
+    bound, computed with the censored runs at their bounds."""
+    values, bounds = list(values), list(bounds)
+    if not values or len(values) != len(bounds):
+        raise ValueError(
+            f"need one bound per value, got {len(values)} values, {len(bounds)} bounds"
+        )
+    order = sorted(
+        range(len(values)), key=lambda i: (values[i] is None, values[i] or 0.0, bounds[i])
+    )
+    n = len(order)
+    middle = order[(n - 1) // 2 : n // 2 + 1]
+    censored = any(values[i] is None for i in middle)
+    figure = float(np.mean([bounds[i] if values[i] is None else values[i] for i in middle]))
+    return figure, censored
+
+
+def sustained_row(
+    quantity: str, key: str, ours: list[dict], reference: list[dict], source: str
+) -> dict:
+    """A results row for ``key`` ("steps_to_sustained" or "seconds_to_sustained"): the censored
+    medians of our runs and the reference's, each run censored at its whole budget."""
+    bound = {"steps_to_sustained": "budget_steps", "seconds_to_sustained": "train_seconds"}[key]
+    (mine, mine_cut), (theirs, theirs_cut) = (
+        censored_median([r[key] for r in runs], [r[bound] for r in runs])
+        for runs in (ours, reference)
+    )
+    row = {
+        "quantity": quantity,
+        "ours": round(mine, 2),
+        "reference": round(theirs, 2),
+        "reference_source": source,
+    }
+    censored = [name for name, cut in (("ours", mine_cut), ("reference", theirs_cut)) if cut]
+    if censored:
+        row["censored"] = censored
+    return row
+
+
 def summarise(steps, returns, train_seconds, seconds, budget: int, threshold: float) -> dict:
     """One run's figures: steps and training seconds until the evaluation return is sustained at
     ``threshold`` (None if never), final return, steps per second, and the time split."""
@@ -76,6 +124,7 @@ def summarise(steps, returns, train_seconds, seconds, budget: int, threshold: fl
     return {
         "steps_to_sustained": steps[i] if i is not None else None,
         "seconds_to_sustained": train_seconds[i] if i is not None else None,
+        "budget_steps": budget,
         "final_return": returns[-1],
         "steps_per_second": budget / total,
         "train_seconds": total,

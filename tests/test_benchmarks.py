@@ -82,3 +82,54 @@ def test_benchmark_writes_results(tmp_path, script, args):
     (loaded,) = results.load(tmp_path)
     chapter = args[args.index("--chapter") + 1] if "--chapter" in args else script[2:4]
     assert loaded["chapter"] == chapter and loaded["rows"]
+
+
+@pytest.fixture(scope="module")
+def harness():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import sb3_harness
+
+        yield sb3_harness
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+GOOD_HEADER = dict(chapter="10", benchmark="b", command="c", profile="full", device="cpu")
+
+
+GOOD_HEADER = dict(chapter="10", benchmark="b", command="c", profile="full", device="cpu")
+
+
+def test_censored_median_counts_seeds_that_never_reached_the_target(harness):
+    # 3 seeds, one never sustained: the median is the larger of the other two, not their mean
+    assert harness.censored_median([10.0, None, 30.0], [100, 100, 100]) == (30.0, False)
+    # two of three never did: the median is censored, a lower bound at the budget
+    assert harness.censored_median([None, 20.0, None], [100, 100, 90]) == (90.0, True)
+    assert harness.censored_median([4.0, 2.0], [9, 9]) == (3.0, False)  # even count: the mean
+    assert harness.censored_median([4.0, None], [9, 9]) == (6.5, True)  # bounded below
+    row = harness.sustained_row(
+        "steps",
+        "steps_to_sustained",
+        [{"steps_to_sustained": None, "budget_steps": 50}] * 2,
+        [{"steps_to_sustained": 7, "budget_steps": 50}],
+        "ref",
+    )
+    assert row["ours"] == 50 and row["reference"] == 7 and row["censored"] == ["ours"]
+    results.validate({**GOOD_HEADER, "rows": [row]})
+
+
+def test_sb3_is_evaluated_at_the_same_step_counts_as_our_trainer(harness):
+    """Both sides evaluate the policy trained on exactly the same number of steps."""
+    pytest.importorskip("sb3_contrib", reason="needs the bench extra")
+    from sb3_contrib import TRPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from f2p.rl.trpo import TRPOConfig, train_trpo
+
+    config = TRPOConfig.zoo("CartPole-v1", total_steps=5120, eval_every=1500, eval_episodes=1)
+    _, ours, _ = train_trpo(config, seed=0, progress=False)
+    envs = make_vec_env("CartPole-v1", n_envs=config.num_envs, seed=0)
+    model = TRPO("MlpPolicy", envs, n_steps=config.n_steps, seed=0, device="cpu")
+    steps, *_ = harness.learn_with_evaluation(model, 5120, "CartPole-v1", 1500, 1, 0)
+    assert ours.eval_steps == steps == [0, 2048, 3072, 5120]

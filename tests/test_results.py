@@ -113,3 +113,14 @@ def test_the_results_page_lists_runnable_pending_benchmarks():
     for e in expected:
         script = next(word for word in e.command.split() if word.endswith(".py"))
         assert (ROOT / script).is_file(), e
+
+
+def test_censored_figures_render_as_lower_bounds_and_are_validated():
+    row = {"quantity": "steps to target", "ours": 100000, "reference": 5.0, "censored": ["ours"]}
+    page = results.to_markdown([good(rows=[row])])
+    assert "| steps to target | > 100000 | 5 | – |" in page
+    for bad in (["theirs"], ["reference", "median"]):
+        with pytest.raises(ValueError, match="censored"):
+            results.validate(good(rows=[{**row, "censored": bad}]))
+    with pytest.raises(ValueError, match="censored"):  # no reference figure to censor
+        results.validate(good(rows=[{"quantity": "x", "ours": 1.0, "censored": ["reference"]}]))

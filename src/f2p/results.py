@@ -10,7 +10,9 @@ One file per benchmark, for example ``benchmarks/results/ch07_nade.json``::
                "reference_source": "Larochelle and Murray (2011)"}]}
 
 ``reference`` (the paper's figure, or a reference implementation's measured in the same run) and
-``reference_source`` are optional in a row; everything else is required.
+``reference_source`` are optional in a row, and so is ``censored``: a list naming the figures
+("ours", "reference") that are only lower bounds, e.g. a median over seeds some of which never
+reached a target within the budget (shown as "> value"); everything else is required.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ ROW_FIELDS: dict[str, tuple[type, ...]] = {"quantity": (str,), "ours": (int, flo
 OPTIONAL_ROW_FIELDS: dict[str, tuple[type, ...]] = {
     "reference": (int, float),
     "reference_source": (str,),
+    "censored": (list,),
 }
+CENSORABLE = ("ours", "reference")  # a censored figure is a lower bound: shown as "> value"
 
 
 def validate(result: Any, where: str = "result") -> dict[str, Any]:
@@ -65,6 +69,12 @@ def validate(result: Any, where: str = "result") -> dict[str, Any]:
         unknown = set(row) - set(ROW_FIELDS) - set(OPTIONAL_ROW_FIELDS)
         if unknown:
             raise ValueError(f"{where}: row {i} has unknown fields {sorted(unknown)}")
+        wrong = [c for c in row.get("censored", []) if c not in CENSORABLE or c not in row]
+        if wrong:
+            raise ValueError(
+                f"{where}: row {i}: 'censored' lists {wrong}; it may name {CENSORABLE} "
+                "where the row has them"
+            )
     return result
 
 
@@ -126,10 +136,11 @@ def load(folder: str | Path) -> list[dict[str, Any]]:
     return sorted(results, key=lambda r: (r["chapter"], r["benchmark"]))
 
 
-def _fmt(value: float | int | None) -> str:
+def _fmt(value: float | int | None, lower_bound: bool = False) -> str:
     if value is None:
         return "–"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"> {text}" if lower_bound else text
 
 
 @dataclass(frozen=True)
@@ -175,9 +186,11 @@ def to_markdown(results: list[dict[str, Any]], expected: list[Expected] = ()) ->
             "|" + "---|" * len(header),
         ]
         for row in r["rows"]:
-            cells = [row["quantity"], _fmt(row["ours"])]
+            censored = row.get("censored", [])
+            cells = [row["quantity"], _fmt(row["ours"], "ours" in censored)]
             if with_reference:
-                cells += [_fmt(row.get("reference")), row.get("reference_source", "–")]
+                reference = _fmt(row.get("reference"), "reference" in censored)
+                cells += [reference, row.get("reference_source", "–")]
             lines.append("| " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
