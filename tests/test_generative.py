@@ -75,8 +75,12 @@ def test_nade_incremental_evaluations_equal_the_naive_one():
     model = tiny_models(torch.randperm(D_TINY, generator=torch.Generator().manual_seed(2)))["nade"]
     x = torch.bernoulli(torch.full((6, D_TINY), 0.4))
     naive = model.logits_naive(x)
-    torch.testing.assert_close(model.logits(x), naive, rtol=1e-5, atol=1e-5)
+    for block in (1, 3, 8, D_TINY, 64):  # blocks that divide D, that do not, and larger than D
+        torch.testing.assert_close(model.logits(x, block), naive, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(model.logits_cumsum(x), naive, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(model.logits_sequential(x), naive, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="block"):
+        model.logits(x, 0)
 
 
 def test_nade_sampler_matches_generic_ancestral_sampling():

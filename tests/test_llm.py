@@ -237,6 +237,29 @@ def test_a_short_rl_run_and_bad_settings():
         RLConfig(method="ppo")
     with pytest.raises(ValueError, match="k must"):
         RLConfig(k=1)
+    with pytest.raises(ValueError, match="4 problems per level"):
+        train_rl(model, config, progress=False, pools={1: [Problem(1, 2, 1)]})
+
+
+def test_rl_trains_on_the_given_pool_only(monkeypatch):
+    """With ``pools``, every problem RL samples comes from them (the pass@k experiment relies on
+    measuring the same problems before and after)."""
+    from f2p.llm import train
+
+    pool = [Problem(1, 2, 1), Problem(3, 4, 1), Problem(5, 1, 1), Problem(2, 2, 1)]
+    seen = []
+    real_rollout = train.rollout
+
+    def spy(model, problems, *args):
+        seen.extend(problems)
+        return real_rollout(model, problems, *args)
+
+    monkeypatch.setattr(train, "rollout", spy)
+    config = train.RLConfig(iterations=3, problems=3, k=2, digits=(1,), pool=4)
+    train.train_rl(tiny_gpt(torch.float32).train(), config, progress=False, pools={1: pool})
+    assert len(seen) == 9 and set(seen) <= set(pool)
+    rates = train.pass_rates(tiny_gpt(torch.float32), pool, k=4)
+    assert rates.shape == (4,) and ((rates >= 0) & (rates <= 1)).all()
 
 
 def test_long2short_data_follows_k15(monkeypatch):

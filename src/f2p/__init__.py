@@ -3,12 +3,13 @@
 ``f2p.utils``   device, seeding, profiles, threads, timer, plot style (every chapter's first cell)
 ``f2p.checks``  exercise checkers
 ``f2p.results`` benchmark result files read by the book's results page
+``f2p.stats``   uncertainty of compared numbers (binomial intervals)
 
 Each part of the course adds a subpackage (``video``, ``oad``, ``generative``, ``rl``, ``llm``)
 whose modules name the paper and the chapter that teaches them.
 """
 
-from f2p import checks, results, utils
+from f2p import checks, results, stats, utils
 
-__all__ = ["checks", "results", "utils"]
+__all__ = ["checks", "results", "stats", "utils"]
 __version__ = "0.1.0"

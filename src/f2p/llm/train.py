@@ -183,11 +183,24 @@ def policy_loss(model, reference, rollouts: Rollouts, rewards, logp_old, config)
 
 
 def train_rl(
-    model: GPT, config: RLConfig, seed: int = 0, device="cpu", progress: bool = True
+    model: GPT,
+    config: RLConfig,
+    seed: int = 0,
+    device="cpu",
+    progress: bool = True,
+    pools: dict[int, list[Problem]] | None = None,
 ) -> RLHistory:
-    """Improve ``model`` in place by RL on verifiable rewards; returns the history."""
+    """Improve ``model`` in place by RL on verifiable rewards; returns the history. The training
+    problems are ``pools[d]`` for each level d of ``config.digits`` when given (each of
+    ``config.pool`` problems), else a fresh pool of ``config.pool`` problems per level."""
     gen = torch.Generator().manual_seed(seed)
-    pools = {d: sample_problems(config.pool, d, gen) for d in config.digits}
+    if pools is None:
+        pools = {d: sample_problems(config.pool, d, gen) for d in config.digits}
+    wrong = {
+        d: len(pools.get(d, [])) for d in config.digits if len(pools.get(d, [])) != config.pool
+    }
+    if wrong:
+        raise ValueError(f"need {config.pool} problems per level {config.digits}, got {wrong}")
     samplers = {
         d: PrioritizedSampler(config.pool, gen, config.priority_floor) for d in config.digits
     }
@@ -238,6 +251,21 @@ def train_rl(
         history.zero_signal.append((rollouts.rewards.std(1) == 0).float().mean().item())
         bar.set_postfix(acc=f"{history.accuracy[-1]:.2f}", len=f"{history.length[-1]:.0f}")
     return history
+
+
+@torch.no_grad()
+def pass_rates(
+    model: GPT,
+    problems: list[Problem],
+    k: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    device="cpu",
+) -> torch.Tensor:
+    """The share of ``k`` sampled responses that are correct, for each problem (one level)."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    return rollout(model, problems, k, temperature, gen, device).rewards.mean(1)
 
 
 @torch.no_grad()

@@ -1,0 +1,31 @@
+"""Uncertainty for the numbers the chapters compare (used wherever the prose compares two).
+
+The Wilson score interval for a binomial proportion (Wilson, 1927): with p = x/n and z the
+normal quantile of the confidence level,
+
+    centre = (p + z^2 / 2n) / (1 + z^2 / n),
+    half   = z sqrt(p (1 - p) / n + z^2 / 4n^2) / (1 + z^2 / n),
+
+which, unlike p +- z sqrt(p(1-p)/n), stays inside [0, 1] and is not empty at x = 0 or x = n.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+
+def binomial_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for the success probability after ``successes`` of ``n`` trials."""
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / n
+    scale = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / scale
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / scale
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, no rounding residue
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
