@@ -1,4 +1,4 @@
-"""Online action detection (chapter 06): data windows, metrics, causality, IDU = GRU, OadTR."""
+"""Online action detection (chapter 06): windows, metrics, causality, the IDU's gates, OadTR."""
 
 import pytest
 import torch
@@ -128,25 +128,47 @@ def test_recurrent_step_scores_and_trn_anticipation_use_only_the_past():
         assert not torch.allclose(after[:, 4:], before[:, 4:])
 
 
-def test_idu_without_current_information_is_a_gru_cell():
+def test_idu_gates_follow_the_paper():
+    """r_t depends on h_{t-1} and x_0 only, z_t on x_t and x_0 only; h_t = (1-z) n + z h."""
     torch.manual_seed(0)
-    idu, gru = models.IDUCell(D, 7, current=False), torch.nn.GRUCell(D, 7)
+    cell = models.IDUCell(D, 7)
+    x, h, x0 = torch.randn(4, D), torch.randn(4, 7), torch.randn(4, D)
+    w_xz, w_xh = cell.from_input.weight.chunk(2)
+    b_z, b_xh = cell.from_input.bias.chunk(2)
+    w_0r, w_0z = cell.from_current.weight.chunk(2)
+    w_hr, w_hh = cell.from_past.weight.chunk(2)
+    b_r, b_hh = cell.from_past.bias.chunk(2)
+    r = torch.sigmoid(h @ w_hr.T + b_r + x0 @ w_0r.T)
+    z = torch.sigmoid(x @ w_xz.T + b_z + x0 @ w_0z.T)
+    n = torch.tanh(x @ w_xh.T + b_xh + r * (h @ w_hh.T + b_hh))
+    torch.testing.assert_close(cell(x, h, x0), (1 - z) * n + z * h)
+
+
+def test_idu_update_gate_ignores_the_past_and_reset_gate_ignores_the_input():
+    """With the candidate switched off (n = 0), h_t = z_t * h_{t-1}, so dh_t/dh_{t-1} is diagonal
+    exactly when z_t does not read h_{t-1} (a GRU's does). With z_t and n_t blind to x_t, x_t
+    could reach h_t only through r_t, which must not read it."""
+    torch.manual_seed(0)
+    cell = models.IDUCell(D, 7)
+    with torch.no_grad():  # W_xh, b_xh, W_hh, b_hh = 0: the candidate n_t = tanh(0) = 0
+        for layer in (cell.from_input, cell.from_past):
+            layer.weight[7:].zero_(), layer.bias[7:].zero_()
+    x, h, x0 = torch.randn(D), torch.randn(7), torch.randn(D)
+    jac = torch.autograd.functional.jacobian(lambda v: cell(x[None], v[None], x0[None])[0], h)
+    assert torch.allclose(jac, torch.diag(torch.diagonal(jac)))  # z_t does not read h_{t-1}
+    gru = torch.nn.GRUCell(D, 7)
     with torch.no_grad():
-        gru.weight_ih.copy_(idu.input.weight)
-        gru.bias_ih.copy_(idu.input.bias)
-        gru.weight_hh.copy_(idu.recurrent.weight)
-        gru.bias_hh.copy_(idu.recurrent.bias)
-    x, h = torch.randn(4, D), torch.randn(4, 7)
-    torch.testing.assert_close(idu(x, h), gru(x, h))
-    # with the current information, its weights enter the gates; zero weights give the GRU back
-    full = models.IDUCell(D, 7)
-    full.load_state_dict({**idu.state_dict(), "current.weight": torch.zeros(14, D)})
-    x0 = torch.randn(4, D)
-    torch.testing.assert_close(full(x, h, x0), gru(x, h))
-    torch.nn.init.normal_(full.current.weight)
-    assert not torch.allclose(full(x, h, x0), gru(x, h))
-    with pytest.raises(ValueError, match="x0"):
-        full(x, h)
+        gru.weight_ih[14:].zero_(), gru.bias_ih[14:].zero_()
+        gru.weight_hh[14:].zero_(), gru.bias_hh[14:].zero_()
+    jac_gru = torch.autograd.functional.jacobian(lambda v: gru(x[None], v[None])[0], h)
+    assert not torch.allclose(jac_gru, torch.diag(torch.diagonal(jac_gru)))
+    # reset gate: h_t moves with x_t only through z_t and n_t, never through r_t
+    cell2 = models.IDUCell(D, 7)
+    with torch.no_grad():
+        cell2.from_input.weight[:7].zero_()  # W_xz = 0: z does not read x_t
+        cell2.from_input.weight[7:].zero_()  # W_xh = 0: n reads x_t nowhere but through r
+    jac_x = torch.autograd.functional.jacobian(lambda v: cell2(v[None], h[None], x0[None])[0], x)
+    assert torch.all(jac_x == 0)  # so r_t does not read x_t
 
 
 def test_oadtr_task_token_is_last_and_padding_is_masked():

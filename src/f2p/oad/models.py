@@ -12,8 +12,9 @@ class 0 being background. ``loss(x, y, lengths)`` is the training loss of the mo
   anticipates the next actions and the spatiotemporal accumulator (STA) fuses their embedding
   with the next input.
 - :class:`IDN`: Information Discrimination Network (Eun et al., CVPR 2020): :class:`IDUCell`, a
-  GRU whose gates also see the current chunk, after an early embedding trained with
-  classification and contrastive losses.
+  gated unit whose reset gate compares the past state, and whose update gate compares the input,
+  with the current chunk, after an early embedding trained with classification and contrastive
+  losses.
 - :class:`OadTR`: OadTR (Wang et al., ICCV 2021): a Transformer encoder over the window plus a
   task token, and a decoder whose anticipated future is fused with the task token.
 """
@@ -156,45 +157,46 @@ class TRN(nn.Module):
 
 
 class IDUCell(nn.Module):
-    """Information Discrimination Unit. With GRU gates (PyTorch's convention) plus terms in the
-    current information x_0,
+    """Information Discrimination Unit (Eun et al., CVPR 2020). The reset gate compares the past
+    state with the current information x_0, the update gate compares the input x_t with x_0:
 
-        r_t = sigmoid(W_r x_t + U_r h_{t-1} + V_r x_0)         (reset: is h_{t-1} relevant to x_0?)
-        z_t = sigmoid(W_z x_t + U_z h_{t-1} + V_z x_0)         (update: is x_t relevant to x_0?)
-        n_t = tanh(W_n x_t + r_t * (U_n h_{t-1} + b_n))
+        r_t = sigmoid(W_hr h_{t-1} + W_0r x_0 + b_r)     (reset module: is h_{t-1} relevant?)
+        z_t = sigmoid(W_xz x_t + W_0z x_0 + b_z)         (update module: is x_t relevant?)
+        n_t = tanh(W_xh x_t + b_xh + r_t * (W_hh h_{t-1} + b_hh))
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
-    With ``current=False`` the V terms are absent and the cell is exactly ``nn.GRUCell``.
+    Unlike a GRU's, neither gate sees both x_t and h_{t-1}. Checked against the gates of the
+    public IDU implementation (``IDUCell.step``: reset from h_{t-1} and x_0, update from x_t and
+    x_0); the mix is written in PyTorch's GRU convention, as in that implementation and in the
+    rest of chapter 06. Writing it h_t = (1 - z_t) h_{t-1} + z_t n_t instead gives the same family
+    of functions (replace z_t by 1 - z_t: negate W_xz, W_0z and b_z).
     """
 
-    def __init__(self, dim: int, hidden: int, current: bool = True) -> None:
+    def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
         self.hidden = hidden
-        self.input = nn.Linear(dim, 3 * hidden)
-        self.recurrent = nn.Linear(hidden, 3 * hidden)
-        self.current = nn.Linear(dim, 2 * hidden, bias=False) if current else None
+        self.from_input = nn.Linear(dim, 2 * hidden)  # W_xz, W_xh (with b_z, b_xh)
+        self.from_current = nn.Linear(dim, 2 * hidden, bias=False)  # W_0r, W_0z
+        self.from_past = nn.Linear(hidden, 2 * hidden)  # W_hr, W_hh (with b_r, b_hh)
 
-    def forward(
-        self, x: torch.Tensor, h: torch.Tensor, x0: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        gx, gh = self.input(x), self.recurrent(h)
-        gates = gx[:, : 2 * self.hidden] + gh[:, : 2 * self.hidden]
-        if self.current is not None:
-            if x0 is None:
-                raise ValueError("this IDU takes the current information x0")
-            gates = gates + self.current(x0)
-        r, z = torch.sigmoid(gates).chunk(2, 1)
-        n = torch.tanh(gx[:, 2 * self.hidden :] + r * gh[:, 2 * self.hidden :])
+    def forward(self, x: torch.Tensor, h: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+        xz, xh = self.from_input(x).chunk(2, 1)
+        cr, cz = self.from_current(x0).chunk(2, 1)
+        hr, hh = self.from_past(h).chunk(2, 1)
+        r = torch.sigmoid(hr + cr)  # reset module: h_{t-1} against x_0
+        z = torch.sigmoid(xz + cz)  # update module: x_t against x_0
+        n = torch.tanh(xh + r * hh)
         return (1 - z) * n + z * h
 
 
 class IDN(nn.Module):
     """Information Discrimination Network: the early embedding e = ReLU(W_e x) of every chunk
     and of the current one (e_0), an IDU over e_{-T+1} .. e_0 that sees e_0 at every step, and a
-    classifier on the last hidden state. Loss:
+    classifier on the last hidden state. Loss (chapter 06, eq. ch06-idn-loss; means over the
+    window's real chunks and the batch):
 
-        CE(p_0, y_0) + sum_t CE(C e_t, y_t) + lambda * sum_t [ 1{y_t = y_0} ||e_t - e_0||^2
-                                              + 1{y_t != y_0} max(0, m - ||e_t - e_0||)^2 ]
+        CE(p_0, y_0) + mean_t CE(C e_t, y_t) + lambda * mean_t [ 1{y_t = y_0} ||e_t - e_0||^2
+                                                + 1{y_t != y_0} max(0, m - ||e_t - e_0||)^2 ]
 
     (classification of the embeddings and a contrastive loss that pulls chunks of the current
     action towards e_0 and pushes the others at least ``margin`` away)."""
