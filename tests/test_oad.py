@@ -221,3 +221,21 @@ def test_training_lowers_every_loss_and_evaluation_reports_anticipation():
         result = train.evaluate(model, windows)
         assert 0 < result.map <= 1 and 0 < result.mcap <= 1
         assert (result.anticipation is not None) == (name in ("trn", "oadtr", "oadtr-no-token"))
+
+
+def test_trn_feeds_back_the_mean_embedding_of_the_decoder_states():
+    """TRN.pytorch: future context = mean_i ReLU(F d_i) over the decoder's hidden states d_i (not
+    an embedding of the anticipated scores, which only feed the next decoder step)."""
+    torch.manual_seed(0)
+    trn = models.TRN(D, K, 8, future=3).eval()
+    x = torch.randn(2, 2, D)
+    with torch.no_grad():
+        present, _ = trn.run(x)
+        h, c = trn.sta(torch.cat([x[:, 0], torch.zeros(2, 8)], 1), (torch.zeros(2, 8),) * 2)
+        d, e, u, states = trn.init_h(h), trn.init_c(c), torch.zeros(2, 8), []
+        for _ in range(3):
+            d, e = trn.decoder(u, (d, e))
+            states.append(torch.relu(trn.future_embed(d)))
+            u = torch.relu(trn.embed(trn.fc(d)))
+        h, _ = trn.sta(torch.cat([x[:, 1], torch.stack(states).mean(0)], 1), (h, c))
+    torch.testing.assert_close(present[:, 1], trn.fc(h).detach())

@@ -101,11 +101,13 @@ class TRN(nn.Module):
         h_t, c_t = LSTM_sta([x_t, f_{t-1}], (h_{t-1}, c_{t-1}))       p_t = W h_t
         decoder: (d_0, e_0) = (A h_t, B c_t), input u_0 = 0; for i = 1..l_d:
             d_i, e_i = LSTM_dec(u_{i-1}, (d_{i-1}, e_{i-1}))       p~_t^i = W d_i
-            u_i = ReLU(E p~_t^i)                                   (embedded anticipation)
-        f_t = mean_i u_i
+            u_i = ReLU(E p~_t^i)                 (the anticipated scores, next decoder input)
+        f_t = mean_i ReLU(F d_i)                 (future context: the decoder's hidden states)
 
     The classifier W is shared by the present and the anticipated steps. Loss (summed over the
-    window): CE(p_t, y_t) + alpha * sum_i CE(p~_t^i, y_{t+i}).
+    window): CE(p_t, y_t) + alpha * sum_i CE(p~_t^i, y_{t+i}). As in TRN.pytorch (``step``: the
+    decoder input is ``fusion_linear(dec_score)``, the future input the mean of
+    ``future_linear(dec_hidden)`` over the decoder steps).
     """
 
     def __init__(
@@ -118,7 +120,8 @@ class TRN(nn.Module):
         self.sta = nn.LSTMCell(dim + hidden, hidden)
         self.decoder = nn.LSTMCell(hidden, hidden)
         self.init_h, self.init_c = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
-        self.embed = nn.Linear(classes, hidden)
+        self.embed = nn.Linear(classes, hidden)  # E: anticipated scores -> next decoder input
+        self.future_embed = nn.Linear(hidden, hidden)  # F: decoder state -> future context
         self.fc = nn.Linear(hidden, classes)
 
     def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
@@ -131,14 +134,14 @@ class TRN(nn.Module):
             h, c = self.sta(torch.cat([x[:, s], context], 1), (h, c))
             present.append(self.fc(h))
             d, e = self.init_h(h), self.init_c(c)
-            u, embedded, future = x.new_zeros(b, self.context), [], []
+            u, states, future = x.new_zeros(b, self.context), [], []
             for _ in range(self.future):
                 d, e = self.decoder(u, (d, e))
                 future.append(self.fc(d))
+                states.append(F.relu(self.future_embed(d)))
                 u = F.relu(self.embed(future[-1]))
-                embedded.append(u)
             anticipated.append(torch.stack(future, 1))
-            context = torch.stack(embedded).mean(0)
+            context = torch.stack(states).mean(0)
         return torch.stack(present, 1), torch.stack(anticipated, 1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
