@@ -239,3 +239,21 @@ def test_trn_feeds_back_the_mean_embedding_of_the_decoder_states():
             u = torch.relu(trn.embed(trn.fc(d)))
         h, _ = trn.sta(torch.cat([x[:, 1], torch.stack(states).mean(0)], 1), (h, c))
     torch.testing.assert_close(present[:, 1], trn.fc(h).detach())
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm", "trn"])
+def test_streaming_one_chunk_at_a_time_equals_the_window_from_the_start(name):
+    """The stateful form (one step per new chunk) gives the windowed scores when the window
+    holds the whole stream so far."""
+    torch.manual_seed(0)
+    model = {
+        "gru": models.RNNDetector(D, K, 8),
+        "lstm": models.RNNDetector(D, K, 8, kind="lstm"),
+        "trn": models.TRN(D, K, 8, future=2),
+    }[name].eval()
+    x = torch.randn(3, 5, D)
+    state = None
+    with torch.no_grad():
+        for t in range(5):
+            scores, state = model.stream(x[:, t], state)
+            torch.testing.assert_close(scores, model(x[:, : t + 1]))

@@ -90,6 +90,12 @@ class RNNDetector(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.step_scores(x, lengths)[:, -1]
 
+    def stream(self, chunk: torch.Tensor, state=None) -> tuple[torch.Tensor, object]:
+        """The deployed form: one recurrent step on a new chunk (B, D), carrying the state
+        (``None`` at a stream's start); returns its scores (B, K+1) and the new state."""
+        out, state = self.rnn(chunk[:, None], state)
+        return self.fc(out[:, 0]), state
+
     def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return _ce(self.step_scores(x, lengths), y[:, : x.shape[1]])
 
@@ -124,24 +130,36 @@ class TRN(nn.Module):
         self.future_embed = nn.Linear(hidden, hidden)  # F: decoder state -> future context
         self.fc = nn.Linear(hidden, classes)
 
+    def step(self, chunk: torch.Tensor, state=None):
+        """One STA step and its decoder on a new chunk (B, D), from ``state`` = (h, c, f) of the
+        previous step (``None`` at a stream's start). Returns the present scores (B, K+1), the
+        anticipated scores (B, l_d, K+1) and the new state."""
+        if state is None:
+            state = (chunk.new_zeros(len(chunk), self.context),) * 3
+        h, c, context = state
+        h, c = self.sta(torch.cat([chunk, context], 1), (h, c))
+        d, e = self.init_h(h), self.init_c(c)
+        u, states, future = chunk.new_zeros(len(chunk), self.context), [], []
+        for _ in range(self.future):
+            d, e = self.decoder(u, (d, e))
+            future.append(self.fc(d))
+            states.append(F.relu(self.future_embed(d)))
+            u = F.relu(self.embed(future[-1]))
+        return self.fc(h), torch.stack(future, 1), (h, c, torch.stack(states).mean(0))
+
+    def stream(self, chunk: torch.Tensor, state=None) -> tuple[torch.Tensor, object]:
+        """The deployed form: :meth:`step` on a new chunk, returning its scores and the state."""
+        present, _, state = self.step(chunk, state)
+        return present, state
+
     def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
         """Present scores (B, T, K+1) and anticipated scores (B, T, l_d, K+1) of every step."""
         _check(x, self.dim, lengths)
-        b, t, _ = x.shape
-        h = c = context = x.new_zeros(b, self.context)
-        present, anticipated = [], []
-        for s in range(t):
-            h, c = self.sta(torch.cat([x[:, s], context], 1), (h, c))
-            present.append(self.fc(h))
-            d, e = self.init_h(h), self.init_c(c)
-            u, states, future = x.new_zeros(b, self.context), [], []
-            for _ in range(self.future):
-                d, e = self.decoder(u, (d, e))
-                future.append(self.fc(d))
-                states.append(F.relu(self.future_embed(d)))
-                u = F.relu(self.embed(future[-1]))
-            anticipated.append(torch.stack(future, 1))
-            context = torch.stack(states).mean(0)
+        state, present, anticipated = None, [], []
+        for s in range(x.shape[1]):
+            now, ahead, state = self.step(x[:, s], state)
+            present.append(now)
+            anticipated.append(ahead)
         return torch.stack(present, 1), torch.stack(anticipated, 1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
