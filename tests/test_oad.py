@@ -257,3 +257,19 @@ def test_streaming_one_chunk_at_a_time_equals_the_window_from_the_start(name):
         for t in range(5):
             scores, state = model.stream(x[:, t], state)
             torch.testing.assert_close(scores, model(x[:, : t + 1]))
+
+
+def test_calibrated_ap_groups_ties_and_is_one_without_negatives():
+    """Ties are one threshold (scikit-learn's convention), so the order of tied frames does not
+    matter; hand count for scores 0.9 (+), 0.5 (-), 0.5 (+), 0.1 (-) and 4 extra negatives at
+    0.0: w = 6/2 = 3, thresholds give (TP, FP/w) = (1, 0), (2, 1/3): cAP = 1/2 + 1/2 * 6/7."""
+    scores = torch.tensor([0.9, 0.5, 0.5, 0.1, 0.0, 0.0, 0.0, 0.0])
+    targets = torch.tensor([1, 0, 1, 0, 0, 0, 0, 0])
+    swapped = torch.tensor([0, 2, 1, 3, 4, 5, 6, 7])  # the tied pair in the other order
+    expected = 0.5 + 0.5 * 2 / (2 + 1 / 3)
+    for order in (torch.arange(8), swapped):
+        value = metrics.average_precision(scores[order], targets[order], calibrated=True)
+        assert value == pytest.approx(expected)
+    # no negatives: every threshold has precision 1, so (c)AP = 1 by this definition
+    assert metrics.average_precision(torch.rand(5), torch.ones(5), calibrated=True) == 1.0
+    assert metrics.average_precision(torch.rand(5), torch.ones(5)) == 1.0

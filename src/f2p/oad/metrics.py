@@ -5,8 +5,14 @@
   ``AP = sum_k (R_k - R_{k-1}) P_k`` over the distinct score thresholds.
 - ``calibrated=True``: TVSeries' calibrated AP (De Geest et al., 2016). Precision counts false
   positives at the rate they would have if positives and negatives were equally many:
-  ``cPrec = TP / (TP + FP / w)`` with ``w = negatives / positives``, so the score no longer
-  depends on how much background a video holds.
+  ``cPrec = TP / (TP + FP / w)`` with ``w = negatives / positives``, so the score does not change
+  when the negatives are replicated (more background of the same kind).
+
+Tied scores form one threshold here (scikit-learn's convention), for both AP and cAP: the value
+does not depend on how tied frames happen to be ordered. The TVSeries definition and OadTR's
+evaluation code step rank by rank instead, which differs only when a positive and a negative
+share a score (rare with continuous scores). Without negatives every threshold has precision 1,
+so (c)AP is 1.
 - :func:`frame_map`: the THUMOS'14 protocol, the mean over action classes (background excluded,
   classes without positives skipped) of per-frame AP; calibrated, it is TVSeries' mcAP.
 """
