@@ -273,3 +273,16 @@ def test_calibrated_ap_groups_ties_and_is_one_without_negatives():
     # no negatives: every threshold has precision 1, so (c)AP = 1 by this definition
     assert metrics.average_precision(torch.rand(5), torch.ones(5), calibrated=True) == 1.0
     assert metrics.average_precision(torch.rand(5), torch.ones(5)) == 1.0
+
+
+def test_oadtr_decoder_queries_attend_causally_to_each_other():
+    """OadTR's decoder self-attention is masked: anticipation i ignores queries after i."""
+    torch.manual_seed(0)
+    model = models.OadTR(D, K, window=6, d_model=16, heads=2, future=4).eval()
+    x = torch.randn(2, 6, D)
+    with torch.no_grad():
+        before = model.anticipate(x)
+        model.queries[2:] += torch.randn(2, 16)  # change queries 2 and 3
+        after = model.anticipate(x)
+    torch.testing.assert_close(after[:, :2], before[:, :2])
+    assert not torch.allclose(after[:, 2:], before[:, 2:])

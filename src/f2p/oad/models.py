@@ -269,9 +269,11 @@ class IDN(nn.Module):
 class OadTR(nn.Module):
     """OadTR. Encoder: tokens W x_{-T+1} .. W x_0 and a learnable task token (appended last),
     plus learnable position embeddings, through pre-norm Transformer encoder layers; padded
-    positions are masked out of attention. Decoder: ``future`` learnable queries attend to each
-    other and to the encoder output and predict the next actions. Current scores come from
-    [task-token output, mean of decoder outputs]. Loss: CE(current) + alpha * sum_i CE(future_i).
+    positions are masked out of attention. Decoder: ``future`` learnable queries attend to the
+    encoder output and, causally, to each other (query i to queries <= i, the triangular mask of
+    the official code's decoder self-attention) and predict the next actions. Current scores
+    come from [task-token output, mean of decoder outputs]. Loss: CE(current) + alpha * sum_i
+    CE(future_i).
 
     Ablations: ``task_token=False`` uses the mean of the encoder outputs over real positions;
     ``decoder=False`` classifies the task token (or that mean) alone."""
@@ -306,6 +308,8 @@ class OadTR(nn.Module):
         )  # fmt: skip
         if decoder:
             self.queries = nn.Parameter(torch.randn(future, d_model) * 0.02)
+            causal = torch.full((future, future), float("-inf")).triu(1)
+            self.register_buffer("query_order", causal, persistent=False)
             self.decoder = nn.TransformerDecoder(
                 layer(nn.TransformerDecoderLayer), 1, nn.LayerNorm(d_model)
             )
@@ -342,7 +346,13 @@ class OadTR(nn.Module):
         if self.decoder is None:
             return self.fc(summary), None
         queries = self.queries.expand(len(x), -1, -1)
-        out = self.decoder(queries, memory, memory_key_padding_mask=mask)
+        out = self.decoder(
+            queries,
+            memory,
+            tgt_mask=self.query_order,  # query i attends to queries <= i (OadTR's decoder)
+            tgt_is_causal=True,
+            memory_key_padding_mask=mask,
+        )
         return self.fc(torch.cat([summary, out.mean(1)], 1)), self.future_fc(out)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
