@@ -192,3 +192,21 @@ def test_shuffled_frames_keep_each_clip_s_frames_and_leave_tsn_unchanged():
         assert key(a) == key(b)
     tsn = models.TSN(6, widths=WIDTHS).eval()
     torch.testing.assert_close(tsn(shuffled.clips), tsn(clips.clips), atol=1e-6, rtol=1e-5)
+
+
+def test_tdn_long_term_attention_is_centred_and_can_damp_channels():
+    """A = mean of (sigmoid - 1/2) over both directions lies in (-1/2, 1/2) and equals the
+    explicit formula; with A < 0 the output X + X A is smaller than X (TDN's mSEModule)."""
+    torch.manual_seed(0)
+    module = motion.LongTermDifference(8, frames=4).eval()
+    x = torch.randn(8, 8, 6, 6)  # 2 clips of 4 frames
+    with torch.no_grad():
+        a = module.attention(x)
+        f = module.reduce(x)
+        parts = [
+            torch.sigmoid(module._scales(motion.shifted_difference(f, 4, module.neighbour, b)))
+            for b in (False, True)
+        ]
+        torch.testing.assert_close(a, (parts[0] - 0.5 + parts[1] - 0.5) / 2)
+        assert a.min() > -0.5 and a.max() < 0.5 and (a < 0).any() and (a > 0).any()
+        torch.testing.assert_close(module(x), x + x * a)

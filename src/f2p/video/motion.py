@@ -196,7 +196,9 @@ class LongTermDifference(nn.Module):
     """TDN's long-term module: F = conv1x1(X) (C/r channels); cross-segment differences in both
     directions, D+_t = conv3x3(F_{t+1}) - F_t and D-_t = conv3x3(F_{t-1}) - F_t; each through a
     two-scale convolution (full resolution + half resolution, upsampled) and a 1x1 expansion;
-    A = (sigmoid(M(D+)) + sigmoid(M(D-))) / 2; output X + X * A."""
+    A = ((sigmoid(M(D+)) - 1/2) + (sigmoid(M(D-)) - 1/2)) / 2 in (-1/2, 1/2); output X + X * A,
+    so a channel can be damped as well as amplified. The centred sigmoids are the authors' code
+    (TDN's ``mSEModule.forward``: ``sigmoid(y) - 0.5`` for each direction, averaged)."""
 
     def __init__(self, channels: int, frames: int, reduction: int = 4) -> None:
         super().__init__()
@@ -214,7 +216,8 @@ class LongTermDifference(nn.Module):
         f = self.reduce(x)
         forward = shifted_difference(f, self.frames, self.neighbour)
         backward = shifted_difference(f, self.frames, self.neighbour, backward=True)
-        return (torch.sigmoid(self._scales(forward)) + torch.sigmoid(self._scales(backward))) / 2
+        centred = [torch.sigmoid(self._scales(d)) - 0.5 for d in (forward, backward)]
+        return (centred[0] + centred[1]) / 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + x * self.attention(x)
