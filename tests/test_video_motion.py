@@ -210,3 +210,21 @@ def test_tdn_long_term_attention_is_centred_and_can_damp_channels():
         torch.testing.assert_close(a, (parts[0] - 0.5 + parts[1] - 0.5) / 2)
         assert a.min() > -0.5 and a.max() < 0.5 and (a < 0).any() and (a > 0).any()
         torch.testing.assert_close(module(x), x + x * a)
+
+
+def test_tam_local_branch_sees_one_kernel_of_frames_and_global_branch_is_batch_normalised():
+    """As in TANet's code: Conv1d(kernel 3) -> BN -> ReLU -> Conv1d(kernel 1), so the importance
+    of frame t reads frames t-1..t+1 only; the global branch normalises its hidden layer."""
+    torch.manual_seed(0)
+    tam = motion.TAM(8, frames=6).eval()
+    z = torch.randn(2, 8, 6)
+    moved = z.clone()
+    moved[:, :, 4] += 1.0  # two frames after t = 2
+    with torch.no_grad():
+        before, after = tam.local(z), tam.local(moved)
+    torch.testing.assert_close(after[:, :, :3], before[:, :, :3])
+    assert not torch.allclose(after[:, :, 3:], before[:, :, 3:])
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in tam.global_kernel)
+    importance, kernel = tam.kernels(torch.randn(12, 8, 5, 5))
+    assert importance.shape == (2, 8, 6) and kernel.shape == (2, 8, 3)
+    torch.testing.assert_close(kernel.sum(-1), torch.ones(2, 8))

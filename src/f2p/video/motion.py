@@ -151,9 +151,12 @@ class TEA(nn.Module):
 class TAM(nn.Module):
     """TANet's temporal adaptive module. With z = spatial average of X, (N, C, T):
 
-    local:  L = sigmoid(Conv1d(ReLU(BN(Conv1d(z)))))        (N, C, T) importance map
-    global: K = softmax_k(FC(ReLU(FC(z))))                  (N, C, kernel), sums to 1 over k
+    local:  L = sigmoid(Conv1d_1(ReLU(BN(Conv1d_k(z)))))   (N, C, T) importance map
+    global: K = softmax_k(FC(ReLU(BN(FC(z)))))              (N, C, kernel), sums to 1 over k
     Y_t = sum_k K_k * (L * X)_{t + k - kernel // 2}          (a per-clip, per-channel kernel)
+
+    Layer by layer as in the authors' code (``ops/temporal_module.py``, ``TAM``): a temporal
+    convolution of size ``kernel`` then a 1x1 one in the local branch, BatchNorm in both branches.
     """
 
     def __init__(
@@ -163,14 +166,15 @@ class TAM(nn.Module):
         inner = max(channels // beta, 1)
         self.frames, self.kernel = frames, kernel
         self.local = nn.Sequential(
-            nn.Conv1d(channels, inner, 3, padding=1, bias=False),
+            nn.Conv1d(channels, inner, kernel, padding=kernel // 2, bias=False),
             nn.BatchNorm1d(inner),
             nn.ReLU(),
-            nn.Conv1d(inner, channels, 3, padding=1, bias=False),
+            nn.Conv1d(inner, channels, 1, bias=False),
             nn.Sigmoid(),
         )
         self.global_kernel = nn.Sequential(
             nn.Linear(frames, frames * alpha, bias=False),
+            nn.BatchNorm1d(frames * alpha),
             nn.ReLU(),
             nn.Linear(frames * alpha, kernel, bias=False),
             nn.Softmax(dim=-1),
@@ -179,7 +183,9 @@ class TAM(nn.Module):
     def kernels(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The importance map (N, C, T) and the adaptive kernels (N, C, kernel)."""
         z = split_time(x, self.frames).mean(dim=(3, 4)).transpose(1, 2)  # (N, C, T)
-        return self.local(z), self.global_kernel(z)
+        n, c, t = z.shape
+        kernel = self.global_kernel(z.reshape(n * c, t)).view(n, c, self.kernel)
+        return self.local(z), kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         importance, kernel = self.kernels(x)
