@@ -228,3 +228,17 @@ def test_tam_local_branch_sees_one_kernel_of_frames_and_global_branch_is_batch_n
     importance, kernel = tam.kernels(torch.randn(12, 8, 5, 5))
     assert importance.shape == (2, 8, 6) and kernel.shape == (2, 8, 3)
     torch.testing.assert_close(kernel.sum(-1), torch.ones(2, 8))
+
+
+def test_mta_second_group_does_not_add_the_identity_group():
+    """Res2Net's chain, which TEA's MTA follows: Y_2 = conv(X_2) reads no channel of X_1, while
+    Y_3 = conv(X_3 + Y_2) reads X_2 through Y_2."""
+    torch.manual_seed(0)
+    mta = motion.MultipleTemporalAggregation(8, 4).eval()
+    x = torch.randn(8, 8, 3, 3)
+    y = x.clone()
+    y[:, :2] += 1.0  # group 1 only
+    with torch.no_grad():
+        change = (mta(x) - mta(y)).abs().amax(dim=(0, 2, 3))
+    assert change[:2].min() > 0  # the identity group itself
+    assert torch.all(change[2:] == 0)  # nothing downstream reads it

@@ -112,10 +112,12 @@ class MotionExcitation(nn.Module):
 
 
 class MultipleTemporalAggregation(nn.Module):
-    """TEA's MTA: split the channels into ``fragments`` groups X_1..X_k; Y_1 = X_1 and
-    Y_i = conv_spa(conv_temp(X_i + Y_{i-1})) for i >= 2 (channel-wise temporal conv, then 3x3
-    spatial conv); concatenate. Group i sees i-1 temporal convolutions: receptive fields of
-    1, 3, 5, 7 frames in one block."""
+    """TEA's MTA: split the channels into ``fragments`` groups X_1..X_k; Y_1 = X_1,
+    Y_2 = conv_spa(conv_temp(X_2)) and Y_i = conv_spa(conv_temp(X_i + Y_{i-1})) for i >= 3
+    (channel-wise temporal conv, then 3x3 spatial conv); concatenate. This is the hierarchical
+    residual form of Res2Net that TEA's MTA follows (the second group starts the chain; the
+    first, an identity, is not added to it). Group i sees i-1 temporal convolutions: receptive
+    fields of 1, 3, 5, 7 frames in one block."""
 
     def __init__(self, channels: int, frames: int, fragments: int = 4) -> None:
         super().__init__()
@@ -131,8 +133,9 @@ class MultipleTemporalAggregation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = x.chunk(self.fragments, dim=1)
         out = [parts[0]]
-        for part, temporal, spatial in zip(parts[1:], self.temporal, self.spatial, strict=True):
-            out.append(spatial(temporal_depthwise(part + out[-1], self.frames, temporal)))
+        for i, (temporal, spatial) in enumerate(zip(self.temporal, self.spatial, strict=True)):
+            chained = parts[i + 1] if i == 0 else parts[i + 1] + out[-1]
+            out.append(spatial(temporal_depthwise(chained, self.frames, temporal)))
         return torch.cat(out, 1)
 
 
