@@ -183,6 +183,27 @@ def test_hard_pairs_show_the_same_frames_in_another_order():
         data.make_clips(2, "hard", motions=[6])
 
 
+def test_hard_partners_are_frame_permutations_of_whole_clips_without_distractors():
+    """Rendered clips, noise off: with the distractors off, a one-swing clip's frames are the
+    two-swing clip's frames permuted (j -> 2j mod 7, T = 8), and the other pairs are exact
+    reversals; with the drifting distractors on, they are not (the distractors are a clock that
+    the proposition of chapter 04 does not cover)."""
+    def clip(motion: int, distractors: bool) -> torch.Tensor:
+        return data.make_clips(
+            1, "hard", frames=8, size=16, noise=0.0, seed=3, motions=[motion],
+            distractors=distractors,
+        )[0][0]  # fmt: skip
+
+    swing = [2 * j % 7 for j in range(7)] + [7]
+    partners = {(0, 1): swing, (2, 3): list(range(7, -1, -1)), (4, 5): list(range(7, -1, -1))}
+    for (a, b), order in partners.items():
+        torch.testing.assert_close(clip(b, False), clip(a, False)[order], atol=1e-6, rtol=0)
+        assert not torch.allclose(clip(b, True), clip(a, True)[order], atol=1e-3)
+    default = data.make_clips(4, "hard", size=16, seed=0)[0]
+    plain = data.make_clips(4, "hard", size=16, seed=0, distractors=False)[0]
+    assert not torch.equal(default, plain) and default.shape == plain.shape
+
+
 def test_shuffled_frames_keep_each_clip_s_frames_and_leave_tsn_unchanged():
     clips = data.ClipTensors(torch.rand(5, 8, 3, 16, 16), torch.arange(5))
     shuffled = data.shuffle_frames(clips, seed=1)

@@ -115,10 +115,11 @@ def _bump(u: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
 
 
 def _hard_paths(
-    motion: torch.Tensor, u: torch.Tensor, gen: torch.Generator
+    motion: torch.Tensor, u: torch.Tensor, gen: torch.Generator, distractors: bool = True
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Paths of the two digits of every ``"hard"`` clip: the actor, and either the second
-    flashing digit (classes 4-5) or a dim drifting one (a moving distractor)."""
+    flashing digit (classes 4-5) or a dim drifting one (a moving distractor, invisible when
+    ``distractors`` is off)."""
     n, t = len(motion), len(u)
     a = (0.45 + 0.2 * torch.rand(n, generator=gen))[:, None]
     sign = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)[:, None]
@@ -144,7 +145,7 @@ def _hard_paths(
         "y": torch.where(flash, row, start[:, 1:] + drift[:, 1:] * (u[None] - 0.5)),
         "scale": torch.where(flash, 0.6, 0.5).expand(n, t),
         "angle": torch.zeros(n, t),
-        "alpha": torch.where(flash, _bump(u, 1 - first), 0.35),
+        "alpha": torch.where(flash, _bump(u, 1 - first), 0.35 * distractors),
     }
     return actor, other
 
@@ -159,12 +160,15 @@ def make_clips(
     seed: int = 0,
     empty: bool = False,
     motions: Sequence[int] | None = None,
+    distractors: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``n`` clips (N, T, C, H, W), their labels for ``label_set``, and both factors (the digit
     and the motion of each clip, so that either label set can be read off). ``empty``: leave the
     main digit out (distractor and noise only: background for untrimmed streams). ``motions``:
     draw each clip's motion from these indices of :data:`MOTIONS` (:data:`HARD_MOTIONS` for the
-    ``"hard"`` set) only (default: all)."""
+    ``"hard"`` set) only (default: all). ``distractors``: draw the drifting square (and, in the
+    hard set, the drifting second digit); off, the same random draws are made, so a clip differs
+    from its default version only by those layers."""
     if label_set not in ALL_LABEL_SETS:
         raise ValueError(f"unknown label set {label_set!r}; expected one of {ALL_LABEL_SETS}")
     if n < 1 or frames < 2 or channels < 1:
@@ -181,7 +185,7 @@ def make_clips(
     digit, motion = targets[pick], allowed[torch.randint(len(allowed), (n,), generator=gen)]
     u = torch.linspace(0, 1, frames)
     if label_set == "hard":
-        actor, other = _hard_paths(motion, u, gen)
+        actor, other = _hard_paths(motion, u, gen, distractors)
         second = torch.randint(len(images), (n,), generator=gen)
         main = torch.maximum(
             _render(images[pick], actor, size), _render(images[second], other, size)
@@ -199,7 +203,7 @@ def make_clips(
         "y": start[:, 1:] + drift[:, 1:] * (u[None] - 0.5),
         "scale": torch.full((n, frames), 0.5),
         "angle": torch.zeros(n, frames),
-        "alpha": torch.full((n, frames), 0.4),
+        "alpha": torch.full((n, frames), 0.4 * distractors),
     }
     distractor = _render(square.expand(n, -1, -1, -1), path, size)
     colour = 0.4 + 0.6 * torch.rand(n, 1, channels, 1, 1, generator=gen)
