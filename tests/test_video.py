@@ -176,3 +176,17 @@ def test_animation_html_makes_no_external_requests():
     html = plots.animation_html(plots.animate(torch.rand(2, 3, 3, 8, 8), ["a", "b"]))
     assert "<img" in html or "data:image" in html
     assert not re.findall(r"https?://", html) and 'class="fa ' not in html
+
+
+def test_non_local_attention_is_order_blind_but_non_local_i3d_is_not():
+    """The block alone commutes with a permutation of the frames; inside the 3D network, whose
+    convolutions see time, the model's scores depend on frame order."""
+    torch.manual_seed(0)
+    block = models.NonLocalBlock(4).eval()
+    torch.nn.init.normal_(block.z.weight)  # the zero init would make it the identity
+    maps, order = torch.randn(2, 4, 6, 3, 3), torch.randperm(6)
+    with torch.no_grad():
+        torch.testing.assert_close(block(maps)[:, :, order], block(maps[:, :, order]))
+        model = models.NonLocal(10, widths=(8, 16, 16)).eval()
+        clips = torch.rand(2, 8, 3, 24, 24)
+        assert not torch.allclose(model(clips), model(clips.flip(1)), atol=1e-5)

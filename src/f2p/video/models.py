@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from f2p.video import motion
+from f2p.video import motion, spatiotemporal
 
 CONSENSUS = ("avg", "max", "weighted")
 
@@ -350,18 +350,23 @@ class NonLocalBlock(nn.Module):
 
 
 class NonLocal(nn.Module):
-    """Frame feature maps, one non-local block over space-time, average pooling, a classifier."""
+    """Non-local I3D at our scale: the 3D residual network of chapter 05
+    (:class:`f2p.video.spatiotemporal.Net3D`) with a non-local block after its second residual
+    block, as the paper inserts its blocks inside I3D's res3/res4 stages. The attention itself is
+    blind to frame order; the 3D convolutions before and after it are not, and supply the
+    temporal position the block can use."""
 
     def __init__(
         self, classes: int, channels: int = 3, widths: tuple[int, int, int] = (16, 32, 32)
     ) -> None:
         super().__init__()
-        self.backbone = Backbone(channels, widths)
-        self.block = NonLocalBlock(self.backbone.width)
-        self.fc = nn.Linear(self.backbone.width, classes)
+        self.net = spatiotemporal.Net3D(classes, channels, widths)
+        self.block = NonLocalBlock(widths[1])
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        x, n, t = _frames(clips)
-        maps = self.backbone.feature_maps(x)
-        maps = maps.view(n, t, *maps.shape[1:]).transpose(1, 2)
-        return self.fc(self.block(maps).mean(dim=(2, 3, 4)))
+        if clips.dim() != 5:
+            raise ValueError(f"expected clips of shape (N, T, C, H, W), got {tuple(clips.shape)}")
+        x = F.relu(self.net.stem(clips.transpose(1, 2)))
+        first, second, third = self.net.blocks
+        x = third(self.block(second(first(x))))
+        return self.net.fc(x.mean(dim=(2, 3, 4)))
