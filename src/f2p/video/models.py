@@ -9,8 +9,8 @@ module (chapters 01-03).
   features, summed over scales.
 - :class:`ECO`: ECO-style (Zolfaghari et al., 2018): 2D feature maps per frame stacked along time
   and classified by a small 3D convolutional head.
-- :class:`NonLocal`: a non-local block (Wang et al., 2018) over all space-time positions of the
-  frame feature maps.
+- :class:`NonLocal`: non-local I3D (Wang et al., 2018) at our scale: a non-local block over all
+  space-time positions, inside the 3D residual network of :mod:`f2p.video.spatiotemporal`.
 
 Every model maps clips (N, T, C, H, W) to class scores (N, classes).
 """
