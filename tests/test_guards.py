@@ -2,6 +2,8 @@
 
 - a committed chapter holds no outputs (no ``.ipynb`` under ``chapters/``; pages are MyST text),
 - a notebook that reaches for the network is caught by the socket guard,
+- a cell that stalls fails the run within the per-cell limit, naming the notebook and the cell,
+- a list marker inside inline math (raw TeX on the site) is caught in the sources,
 - the book build fails on a missing citation, a broken cross-reference and a failing cell.
 """
 
@@ -11,12 +13,21 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from myst_math import check_sources, list_markers_in_math
-from notebooks import CHAPTERS, ROOT, chapter_notebooks, execute, is_myst_notebook, read_notebook
+from notebooks import (
+    CHAPTERS,
+    ROOT,
+    CellTimeout,
+    chapter_notebooks,
+    execute,
+    is_myst_notebook,
+    read_notebook,
+)
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 NOTEBOOK_HEADER = """---
@@ -155,3 +166,16 @@ def test_no_source_page_opens_a_list_inside_inline_math():
     sources = sorted(CHAPTERS.rglob("*.md")) + sorted((ROOT / "book").glob("*.md"))
     findings = check_sources(sources)
     assert not findings, "\n".join(map(str, findings))
+
+
+def test_a_stalled_cell_fails_fast_naming_the_notebook_and_cell(tmp_path):
+    page = tmp_path / "stalls.md"
+    page.write_text(
+        NOTEBOOK_HEADER
+        + "\n```{code-cell} ipython3\nx = 1\n```\n"
+        + "\n```{code-cell} ipython3\nimport time\ntime.sleep(120)\n```\n"
+    )
+    start = time.perf_counter()
+    with pytest.raises(CellTimeout, match=r"stalls.md: code cell 2 of 2 \('import time'\)"):
+        execute(page, tmp_path / "network.log", timeout=5)
+    assert time.perf_counter() - start < 60

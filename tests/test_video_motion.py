@@ -188,6 +188,7 @@ def test_hard_partners_are_frame_permutations_of_whole_clips_without_distractors
     two-swing clip's frames permuted (j -> 2j mod 7, T = 8), and the other pairs are exact
     reversals; with the drifting distractors on, they are not (the distractors are a clock that
     the proposition of chapter 04 does not cover)."""
+
     def clip(motion: int, distractors: bool) -> torch.Tensor:
         return data.make_clips(
             1, "hard", frames=8, size=16, noise=0.0, seed=3, motions=[motion],
