@@ -89,7 +89,7 @@ def summarise(steps, returns, train_seconds, seconds, args) -> dict:
     return {
         "steps_to_sustained": steps[i] if i is not None else None,
         "seconds_to_sustained": train_seconds[i] if i is not None else None,
-        "budget_steps": args.steps,
+        "budget_steps": steps[-1],  # a seed that never sustains is censored at its last step
         "final_return": returns[-1],
         "learning_steps_per_second": (steps[-1] - steps[w]) / (total - train_seconds[w]),
         "train_seconds": total,

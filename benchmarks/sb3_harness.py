@@ -124,7 +124,7 @@ def summarise(steps, returns, train_seconds, seconds, budget: int, threshold: fl
     return {
         "steps_to_sustained": steps[i] if i is not None else None,
         "seconds_to_sustained": train_seconds[i] if i is not None else None,
-        "budget_steps": budget,
+        "budget_steps": steps[-1],  # a seed that never sustains is censored at its last step
         "final_return": returns[-1],
         "steps_per_second": budget / total,
         "train_seconds": total,
