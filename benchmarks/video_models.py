@@ -15,6 +15,7 @@ budget of that chapter's table and writes ``benchmarks/results/chNN_video_models
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -75,6 +76,27 @@ def throughput(recipe: zoo.Recipe, widths, size: int, train: bool, repeats: int 
     return repeats * len(clips) / (time.perf_counter() - start)
 
 
+def previous_accuracies(
+    path: Path, names: list[str], retrain: list[str] | None
+) -> dict[str, list[dict]]:
+    """The accuracy rows of the models *not* in ``retrain``, read from the results file at
+    ``path`` (nothing when ``retrain`` is None: everything is trained)."""
+    if retrain is None:
+        return {}
+    unknown = set(retrain) - set(names)
+    if unknown:
+        raise SystemExit(f"--retrain: unknown models {sorted(unknown)}; this chapter has {names}")
+    if not path.is_file():
+        raise SystemExit(f"--retrain keeps accuracies from {path}, which does not exist")
+    previous = f2p.results.validate(json.loads(path.read_text()), str(path))
+    rows = {}
+    for name in set(names) - set(retrain):
+        rows[name] = [r for r in previous["rows"] if r["quantity"].startswith(f"{name}: accuracy")]
+        if not rows[name]:
+            raise SystemExit(f"{path} has no accuracy rows for {name!r}: train it too")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chapter", choices=sorted(CHAPTERS), default="03")
@@ -85,16 +107,29 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=24)
     parser.add_argument("--widths", type=int, nargs=3, default=[8, 16, 16])
     parser.add_argument("--out", type=Path, help="default: results/chNN_video_models.json")
+    parser.add_argument(
+        "--retrain",
+        nargs="+",
+        metavar="MODEL",
+        help="train only these models and keep the other models' accuracy rows from the existing "
+        "results file (parameters, FLOPs and throughput are measured again for every model)",
+    )
     args = parser.parse_args()
     names, label_sets, n_train, epochs = CHAPTERS[args.chapter]
     n_train, epochs = args.train or n_train, args.epochs or epochs
     out = args.out or RESULTS / f"ch{args.chapter}_video_models.json"
+    kept = previous_accuracies(out, names, args.retrain)
     f2p.utils.set_threads(1)
     widths = tuple(args.widths)
     rows = []
     for name in names:
         recipe = zoo.recipe(name)
-        for label_set in label_sets:
+        if name in kept:
+            rows += kept[name]
+            label_sets_to_train = []
+        else:
+            label_sets_to_train = label_sets
+        for label_set in label_sets_to_train:
             scores = []
             for seed in args.seeds:
                 train = data.VideoClips(n_train, label_set, seed=2 * seed, size=args.size)
@@ -139,7 +174,13 @@ def main() -> None:
         out,
         args.chapter,
         f"video models on generated clips, {len(args.seeds)} seeds, "
-        f"{n_train} training clips, {epochs} epochs, {args.size} px",
+        f"{n_train} training clips, {epochs} epochs, {args.size} px"
+        + (
+            f"; accuracy of {', '.join(args.retrain)} from this run, of the others from the "
+            "previous full run; costs and throughput of all from this run"
+            if args.retrain
+            else ""
+        ),
         f"video_models.py --chapter {args.chapter}",
         rows,
     )
