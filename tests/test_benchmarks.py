@@ -133,3 +133,25 @@ def test_sb3_is_evaluated_at_the_same_step_counts_as_our_trainer(harness):
     model = TRPO("MlpPolicy", envs, n_steps=config.n_steps, seed=0, device="cpu")
     steps, *_ = harness.learn_with_evaluation(model, 5120, "CartPole-v1", 1500, 1, 0)
     assert ours.eval_steps == steps == [0, 2048, 3072, 5120]
+
+
+def test_video_benchmark_retrains_only_the_named_models(tmp_path):
+    out = tmp_path / "result.json"
+    tiny = ["--chapter", "03", "--seeds", "0", "--train", "24", "--test", "12", "--epochs", "1"]
+    tiny += ["--size", "16", "--out", str(out)]
+    env = {"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin"}
+    script = [sys.executable, str(BENCHMARKS / "video_models.py")]
+    subprocess.run(script + tiny, check=True, capture_output=True, env=env)
+    before = {r["quantity"]: r["ours"] for r in results.load(tmp_path)[0]["rows"]}
+    (tmp_path / "result.json").rename(tmp_path / "kept.json")
+    kept = tmp_path / "kept.json"
+    tiny[tiny.index(str(out))] = str(kept)
+    subprocess.run(script + tiny + ["--retrain", "TSM"], check=True, capture_output=True, env=env)
+    (after,) = results.load(tmp_path)
+    rows = {r["quantity"]: r["ours"] for r in after["rows"]}
+    assert "accuracy of TSM from this run" in after["benchmark"]
+    kept_rows = [q for q in before if "accuracy" in q and not q.startswith("TSM")]
+    assert kept_rows and all(rows[q] == before[q] for q in kept_rows)
+    assert set(rows) == set(before)
+    failed = subprocess.run(script + tiny + ["--retrain", "nope"], capture_output=True, env=env)
+    assert failed.returncode != 0 and b"unknown models" in failed.stderr
