@@ -2,6 +2,9 @@
 #   make book   build the executed site into _build/html
 #   make test   what CI runs: package tests, notebooks (fast profile), book build, browser check
 #   make lab    JupyterLab on the chapters
+#   make dist   the package's wheel and sdist into dist/ (frames-to-policies, imported as f2p)
+#   make notebooks  the executed notebooks, laid out for the launch buttons' `notebooks` branch
+# The publishing workflows (.github/workflows) call these targets and nothing else.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +12,7 @@ STAMP  := $(VENV)/.installed
 ASSETS := vendor/site/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab assets chromium clean
+.PHONY: book test lab assets chromium clean dist notebooks check-version
 .DEFAULT_GOAL := test
 
 $(STAMP): pyproject.toml
@@ -40,7 +43,22 @@ test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check src tests book/_ext benchmarks
 	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
-	$(BIN)/pytest -m site tests/test_site.py
+	$(MAKE) dist notebooks
+	$(BIN)/pytest -m site tests/test_site.py tests/test_takeaway.py --durations=5
+
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist . >/dev/null
+	@ls -l dist
+
+# The release workflow's first step: the tag (vX.Y.Z) must name the package's version
+check-version:
+	@test "$(TAG)" = "v$$(sed -n 's/^__version__ = "\([^"]*\)".*/\1/p' src/f2p/__init__.py)" || \
+	  { echo "tag '$(TAG)' does not match f2p.__version__; bump src/f2p/__init__.py"; exit 1; }
+
+# After `make book`: the executed notebooks at their sources' paths, with what Binder installs
+notebooks: $(STAMP)
+	$(BIN)/python book/notebooks_branch.py _build/html _build/notebooks
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters

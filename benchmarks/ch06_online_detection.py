@@ -7,7 +7,8 @@ same budget (:class:`f2p.oad.experiment.Budget`); per-frame mAP (THUMOS'14 proto
 chunk (batch 1, one torch thread), in two forms: windowed (recompute the last ``window`` chunks,
 the only form for IDN, whose every step reads the current chunk, and for OadTR) and, for the
 recurrent detectors (GRU, LSTM, TRN), stateful (one step on the new chunk, the state carried
-over), the form they would be deployed in. Writes ``benchmarks/results/ch06_online_detection.json``.
+over), the form they would be deployed in.
+Writes ``src/f2p/data/results/ch06_online_detection.json``.
 
     python benchmarks/ch06_online_detection.py
     python benchmarks/ch06_online_detection.py --seeds 0 --train-streams 2 --test-streams 1 \
@@ -27,7 +28,7 @@ import torch
 import f2p
 from f2p.oad import experiment
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ch06_online_detection.json"
+RESULTS = f2p.results.RESULTS_DIR / "ch06_online_detection.json"
 
 
 def median_ms(score_one_chunk, repeats: int = 200) -> float:

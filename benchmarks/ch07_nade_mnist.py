@@ -2,7 +2,7 @@
 
 Trains NADE (H = 500, raster order) with Adam and early stopping on the 10,000 validation images
 and reports the exact test NLL in nats per image; writes
-``benchmarks/results/ch07_nade_mnist.json``.
+``src/f2p/data/results/ch07_nade_mnist.json``.
 Meant for a GPU (a few minutes); downloads MNIST (about 11 MB) into ``$F2P_DATA`` on first use.
 
     F2P_PROFILE=full python benchmarks/ch07_nade_mnist.py
@@ -19,7 +19,7 @@ import torch
 import f2p
 from f2p import generative as g
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ch07_nade_mnist.json"
+RESULTS = f2p.results.RESULTS_DIR / "ch07_nade_mnist.json"
 PAPER_NLL = 88.86  # Larochelle and Murray (2011), binarised MNIST
 
 

@@ -10,7 +10,7 @@ It also says where the time goes. Every evaluation computes the same N H D sigmo
 layer per conditional), and a sigmoid costs far more than a multiply-add inside a matrix product.
 So beside the counted ratio of multiply-adds (naive / O(HD), about D / 4) it measures the time of
 those sigmoids alone (on tensors the size of one block, i.e. in cache) and reports the ratio that
-cost model allows: naive time / sigmoid time. Writes ``benchmarks/results/ch07_nade_speed.json``.
+cost model allows: naive time / sigmoid time. Writes ``src/f2p/data/results/ch07_nade_speed.json``.
 
     python benchmarks/ch07_nade_speed.py            # CPU, one torch thread
     F2P_DEVICE=cuda python benchmarks/ch07_nade_speed.py
@@ -26,7 +26,7 @@ import torch
 import f2p
 from f2p import generative as g
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ch07_nade_speed.json"
+RESULTS = f2p.results.RESULTS_DIR / "ch07_nade_speed.json"
 
 
 def images_per_second(fn, x: torch.Tensor, repeats: int) -> float:

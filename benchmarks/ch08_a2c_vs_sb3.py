@@ -13,7 +13,7 @@ Reported per seed and as medians: environment steps and training seconds until t
 that never sustains counts as "more than its budget": medians are censored, not taken over the
 seeds that made it), the final return, steps per second, and the time split (environments /
 network passes and updates / the rest). Needs the ``bench`` extra
-(``pip install -e '.[bench]'``); writes ``benchmarks/results/ch08_a2c_vs_sb3.json``.
+(``pip install -e '.[bench]'``); writes ``src/f2p/data/results/ch08_a2c_vs_sb3.json``.
 
     python benchmarks/ch08_a2c_vs_sb3.py                  # 5 seeds, 500,000 steps each
     python benchmarks/ch08_a2c_vs_sb3.py --seeds 0 --steps 20000 --out smoke.json
@@ -36,7 +36,7 @@ from sb3_harness import (
 import f2p
 from f2p import rl
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ch08_a2c_vs_sb3.json"
+RESULTS = f2p.results.RESULTS_DIR / "ch08_a2c_vs_sb3.json"
 THRESHOLD = 475.0
 SB3 = "Stable-Baselines3 A2C, same run"
 

@@ -11,7 +11,7 @@ Reported per seed and as medians: steps and training seconds until the return is
 >= -200, final return, learning steps per second, and the cost of one gradient update beside its
 floor: the bare forward and backward passes of the same networks on the same batch (no sampling,
 optimiser or target updates). Needs the ``bench`` extra; writes
-``benchmarks/results/ch09_ddpg_vs_sb3.json``.
+``src/f2p/data/results/ch09_ddpg_vs_sb3.json``.
 
     python benchmarks/ch09_ddpg_vs_sb3.py                 # 3 seeds
     python benchmarks/ch09_ddpg_vs_sb3.py --seeds 0 --steps 1500 --warmup 1000 --out smoke.json
@@ -31,7 +31,7 @@ import f2p
 from f2p import rl
 from f2p.rl import ddpg
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ch09_ddpg_vs_sb3.json"
+RESULTS = f2p.results.RESULTS_DIR / "ch09_ddpg_vs_sb3.json"
 THRESHOLD = -200.0
 SB3 = "Stable-Baselines3 DDPG, same run"
 

@@ -16,7 +16,7 @@ the threshold (475 / -200: every later evaluation stays there; a seed that never
 as "more than its budget": medians are censored, not taken over the seeds that made it), final
 return, steps per second, and the time split (environments / network: rollout passes,
 gradients, conjugate gradient and the critic / the rest). Needs the ``bench`` extra; writes
-``benchmarks/results/ch10_trpo_vs_sb3.json``.
+``src/f2p/data/results/ch10_trpo_vs_sb3.json``.
 
     python benchmarks/ch10_trpo_vs_sb3.py                 # 3 seeds, both environments
     python benchmarks/ch10_trpo_vs_sb3.py --seeds 0 --steps 4000 --eval-every 2000 --out s.json
@@ -39,7 +39,7 @@ from sb3_harness import (
 import f2p
 from f2p.rl.trpo import TRPOConfig, train_trpo
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ch10_trpo_vs_sb3.json"
+RESULTS = f2p.results.RESULTS_DIR / "ch10_trpo_vs_sb3.json"
 THRESHOLDS = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
 RUNNERS = {"CartPole-v1": ("ours", "sb3"), "Pendulum-v1": ("ours", "sb3", "sb3 plain")}
 SOURCE = {

@@ -5,7 +5,7 @@ The model is the chapter's (2 layers, width 64; ``--layers 4 --width 128`` for t
 calibration size). Throughput is measured on the untrained model with the end token masked out,
 so that every sequence runs the whole token budget; the RL iterations start from the chapter's
 supervised warm-up, so that response lengths are realistic. One torch thread; writes
-``benchmarks/results/ch11_rollout_speed.json``.
+``src/f2p/data/results/ch11_rollout_speed.json``.
 
     python benchmarks/ch11_rollout_speed.py
     python benchmarks/ch11_rollout_speed.py --batch 8 --tokens 8 --iterations 1 --out smoke.json
@@ -25,7 +25,7 @@ from f2p.llm import model as gpt
 from f2p.llm.tasks import EOS, encode, sample_problems
 from f2p.llm.train import RLConfig, WarmupConfig, train_rl, warmup
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ch11_rollout_speed.json"
+RESULTS = f2p.results.RESULTS_DIR / "ch11_rollout_speed.json"
 
 
 def tokens_per_second(model: gpt.GPT, batch: int, tokens: int, use_cache: bool) -> float:

@@ -6,7 +6,7 @@ clips of moving digits; Adam with a one-cycle schedule); accuracy is reported as
 seeds. Throughput is clips per second with batch 64 on one torch thread, from RGB clips (a model
 that needs optical flow or RGB differences pays for computing them): inference (no gradients)
 and training (forward, backward, optimiser step). ``--chapter`` picks the models, label sets and
-budget of that chapter's table and writes ``benchmarks/results/chNN_video_models.json``.
+budget of that chapter's table and writes ``src/f2p/data/results/chNN_video_models.json``.
 
     python benchmarks/video_models.py --chapter 03
     python benchmarks/video_models.py --chapter 05 --seeds 0 --train 64 --epochs 1 --out s.json
@@ -27,7 +27,7 @@ import f2p
 from f2p.video import data, zoo
 from f2p.video.train import train_classifier
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = f2p.results.RESULTS_DIR
 FRAMES = 8
 CHAPTERS = {  # models, label sets, training clips, epochs
     "03": (

@@ -9,6 +9,7 @@ follows reuses these outputs instead of running every notebook a second time.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +34,8 @@ FAST_CELL_TIMEOUT_S = 600
 CELL_TIMEOUT_S = int(os.environ.get("F2P_CELL_TIMEOUT", FAST_CELL_TIMEOUT_S))
 MYST_CONFIG = MdParserConfig(enable_extensions=set(BOOK_CONFIG["parse"]["myst_enable_extensions"]))
 GUARD_DIR = Path(__file__).resolve().parent / "ipython_guard"
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from f2p_book import is_chapter, with_setup_cell  # noqa: E402  (the book's own page text)
 
 
 def is_myst_notebook(path: Path) -> bool:
@@ -46,10 +49,14 @@ def chapter_notebooks() -> list[Path]:
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook exactly as the book build reads it (so the cache keys agree)."""
-    return read_myst_markdown_notebook(
-        path.read_text(encoding="utf-8"), config=MYST_CONFIG, path=path
-    )
+    """The notebook exactly as the book build reads it, setup cell included (so the cache keys
+    agree and the tests run what the site shows)."""
+    text = path.read_text(encoding="utf-8")
+    inside = path.resolve().is_relative_to(ROOT)
+    docname = path.resolve().relative_to(ROOT).with_suffix("").as_posix() if inside else ""
+    if is_chapter(docname):
+        text = with_setup_cell(text, docname)
+    return read_myst_markdown_notebook(text, config=MYST_CONFIG, path=path)
 
 
 def kernel_env(network_log: Path) -> dict[str, str]:

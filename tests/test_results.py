@@ -107,7 +107,7 @@ def test_expected_benchmarks_show_as_not_run_until_their_file_exists():
 
 def test_the_results_page_lists_runnable_pending_benchmarks():
     page = (ROOT / "book" / "results.md").read_text()
-    body = page.split("```{f2p-results} benchmarks/results\n", 1)[1].split("```", 1)[0]
+    body = page.split("```{f2p-results}\n", 1)[1].split("```", 1)[0]
     expected = [results.Expected.parse(line) for line in body.splitlines() if line.strip()]
     assert expected, "the page names the benchmarks that have not run yet"
     for e in expected:
@@ -124,3 +124,19 @@ def test_censored_figures_render_as_lower_bounds_and_are_validated():
             results.validate(good(rows=[{**row, "censored": bad}]))
     with pytest.raises(ValueError, match="censored"):  # no reference figure to censor
         results.validate(good(rows=[{"quantity": "x", "ours": 1.0, "censored": ["reference"]}]))
+
+
+def test_load_filters_by_chapter(tmp_path):
+    results.write(tmp_path / "a.json", good(chapter="03", benchmark="A"))
+    results.write(tmp_path / "b.json", good(chapter="09", benchmark="B"))
+    assert [r["benchmark"] for r in results.load(tmp_path, chapter="09")] == ["B"]
+    assert results.load(tmp_path, chapter="11") == []
+
+
+def test_the_package_ships_its_results_and_reads_them_by_default():
+    packaged = sorted(results.RESULTS_DIR.glob("*.json"))
+    assert results.RESULTS_DIR.parent.parent == Path(results.__file__).resolve().parent
+    assert len(packaged) >= 9, packaged
+    assert len(results.load()) == len(packaged)
+    for chapter in ("03", "04", "05", "06"):  # the chapters that read their table this way
+        assert len(results.load(chapter=chapter)) == 1, chapter

@@ -127,3 +127,28 @@ def test_setup_returns_profile_and_device(monkeypatch):
         assert prof.name == "fast" and dev.type == "cpu" and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_show_source_is_the_code_that_runs_as_a_python_block():
+    import inspect
+
+    from f2p.rl import trpo
+
+    shown = utils.show_source("f2p.rl.trpo.conjugate_gradient")
+    assert repr(shown) == inspect.getsource(trpo.conjugate_gradient).rstrip()
+    block = shown._repr_markdown_()
+    assert block.startswith("```python\ndef conjugate_gradient(") and block.endswith("\n```")
+    method = utils.show_source("f2p.oad.models.IDUCell.forward", first_lines=2)
+    assert repr(method).splitlines()[0].startswith("def forward(self")  # dedented
+    assert repr(method).splitlines()[1].startswith("    ") and len(repr(method).splitlines()) == 2
+
+
+def test_show_source_fences_code_that_contains_backticks():
+    fenced = utils.Source("x", 'doc = """```python\nx\n```"""\n')._repr_markdown_()
+    assert fenced.startswith("````python\n") and fenced.endswith("\n````")
+
+
+@pytest.mark.parametrize("name", ["nothing", "f2p.rl.trpo.no_such_name", "f2p.utils.PROFILES"])
+def test_show_source_rejects_what_is_not_a_function_or_class(name):
+    with pytest.raises(ValueError, match="show_source"):
+        utils.show_source(name)

@@ -1,42 +1,135 @@
 """Sphinx extension of the course book.
 
-- ``{f2p-results} benchmarks/results``: renders the benchmark JSON files as one table at build
-  time, each file a dependency of the page (changing one rebuilds it); benchmarks named in the
-  directive's content that have not run yet are listed with their command.
-- A ``.ipynb`` download for every notebook page: the executed notebook that MyST-NB writes is
-  offered in the theme's download menu (the theme does this only when launch buttons are on).
-- Launch buttons (Binder, Colab) stay configured but off until ``repository.url`` is set.
+- ``{f2p-results}``: renders the benchmark JSON files that ship in the package
+  (``f2p.results.RESULTS_DIR``) as one table at build time, each file a dependency of the page
+  (changing one rebuilds it); benchmarks named in the directive's content that have not run yet are
+  listed with their command.
+- **Take-away chapters.** Under its title every chapter page gets one line on running it elsewhere
+  and, as its first code cell, :data:`SETUP_CELL`: it does nothing where the course's package is
+  importable and installs this build's version anywhere else (Colab, a bare Jupyter).
+- **Downloads.** Each notebook page's download menu offers the executed ``.ipynb`` with the
+  outputs the page shows (merged from the execution cache) and its MyST source, both with the setup
+  cell. ``downloads/`` holds the package's wheel, built with the site, and one archive of all
+  chapters.
+- **Header buttons.** With a repository known (``repository.url`` in ``_config.yml`` or, in
+  GitHub Actions, ``GITHUB_REPOSITORY``): repository, issue and edit buttons, and launch buttons
+  (Colab, Binder; JupyterHub when ``launch_buttons.jupyterhub_url`` is set) that open the executed
+  notebooks of the ``notebooks`` branch, which the publishing workflow writes. Without one, none.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import nbformat
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
+import f2p
 from f2p import results
+
+ROOT = Path(__file__).resolve().parents[2]
+DOWNLOADS = "downloads"
+NOTEBOOKS_BRANCH = "notebooks"  # executed notebooks at the sources' paths (publishing workflow)
+REQUIREMENT = f"{f2p.__distribution__}=={f2p.__version__}"
+WHEEL = f"{f2p.__distribution__.replace('-', '_')}-{f2p.__version__}-py3-none-any.whl"
+ARCHIVE = f"{f2p.__distribution__}-{f2p.__version__}-chapters.zip"
+
+SETUP_CELL = """```{{code-cell}} ipython3
+:tags: [hide-input]
+# Setup: does nothing where the course's package is installed; anywhere else (Colab, a bare
+# Jupyter) it installs the version this page was built with.
+import importlib.util
+import subprocess
+import sys
+
+COURSE = "{requirement}"
+if importlib.util.find_spec("f2p") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", COURSE], check=True)
+    importlib.invalidate_caches()
+import f2p
+
+if getattr(f2p, "__distribution__", None) != COURSE.split("==")[0]:
+    raise ImportError(
+        f"'import f2p' found {{f2p.__file__}}, which is another package named f2p, not this "
+        f"course's. Uninstall it (pip uninstall f2p), restart the kernel and run this cell "
+        f"again: it installs {{COURSE}}."
+    )
+if f2p.__version__ != COURSE.split("==")[1]:
+    print(f"Note: this page was built with {{COURSE}}; you have f2p {{f2p.__version__}}.")
+```
+"""
+
+FOOTER = (
+    f'<p class="f2p-licence">Built with <code>{REQUIREMENT}</code>. Code under the MIT licence; '
+    'text and figures under <a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>'
+    " (see LICENSE).</p>"
+)
+
+RUN_IT_YOURSELF = (
+    '<p class="f2p-run-it-yourself">▶ <strong>Run this chapter yourself:</strong> download it '
+    'as a <a href="{root}_sources/{docname}.ipynb">notebook with outputs</a> and open it in '
+    "Jupyter or Colab; its first cell installs the course package (or run "
+    '<code>pip install {requirement}</code> first; <a href="{root}{downloads}/{wheel}">wheel</a>, '
+    '<a href="{root}{downloads}/{archive}">all chapters</a>).</p>\n'
+)
+
+
+def is_chapter(docname: str) -> bool:
+    return docname.startswith("chapters/")
+
+
+def with_setup_cell(text: str, docname: str) -> str:
+    """``text`` (a chapter's MyST notebook) with the "run it yourself" line and
+    :data:`SETUP_CELL` inserted under its title (the first ``# `` heading)."""
+    match = re.search(r"^# .*\n", text, flags=re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{docname}: a chapter starts with a '# ' title; found none")
+    root = "../" * docname.count("/")
+    insert = (
+        "\n"
+        + RUN_IT_YOURSELF.format(
+            root=root,
+            docname=docname,
+            requirement=REQUIREMENT,
+            downloads=DOWNLOADS,
+            wheel=WHEEL,
+            archive=ARCHIVE,
+        )
+        + "\n"
+        + SETUP_CELL.format(requirement=REQUIREMENT)
+    )
+    return text[: match.end()] + insert + text[match.end() :]
+
+
+def add_setup_cell(app: Sphinx, docname: str, source: list[str]) -> None:
+    if is_chapter(docname):
+        source[0] = with_setup_cell(source[0], docname)
 
 
 class ResultsDirective(SphinxDirective):
-    """``{f2p-results} benchmarks/results``: the folder is relative to the book's root. Each line
-    of the content, ``chapter | benchmark | command``, names a benchmark to list as "not run yet"
-    until its results file exists."""
+    """``{f2p-results}``: the package's results. Each line of the content,
+    ``chapter | benchmark | command``, names a benchmark to list as "not run yet" until its results
+    file exists."""
 
-    required_arguments = 1
     has_content = True
 
     def run(self) -> list[nodes.Node]:
-        folder = Path(self.env.srcdir) / self.arguments[0]
-        for path in sorted(folder.glob("*.json")):
+        for path in sorted(results.RESULTS_DIR.glob("*.json")):
             self.env.note_dependency(str(path))
         try:
             expected = [results.Expected.parse(line) for line in self.content if line.strip()]
-            table = results.to_markdown(results.load(folder), expected)
+            table = results.to_markdown(results.load(), expected)
         except ValueError as err:
             raise self.error(str(err)) from err
         container = nodes.container()
@@ -44,28 +137,197 @@ class ResultsDirective(SphinxDirective):
         return container.children
 
 
-def offer_ipynb_download(
+def executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode | None:
+    """The notebook of ``docname`` as the page shows it: MyST-NB writes it without outputs in
+    ``cache`` mode, so they are merged back from the execution cache."""
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+    if not path.is_file():
+        return None
+    notebook = nbformat.read(path, as_version=4)
+    if app.config.nb_execution_mode == "cache":
+        from jupyter_cache import get_cache
+
+        try:
+            _, notebook = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(
+                notebook
+            )
+        except KeyError:  # not in the cache: a page whose execution was excluded
+            pass
+    return notebook
+
+
+def offer_downloads(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
-    """Copy the executed notebook of a page to ``_sources``; list it in the download menu."""
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if doctree is None or not executed.is_file():
+    """List the page's ``.ipynb`` in the download menu (written at the end of the build)."""
+    if (
+        doctree is not None
+        and (Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb").is_file()
+    ):
+        context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def write_downloads(app: Sphinx, exception: Exception | None) -> None:
+    """Each chapter's executed ``.ipynb`` and MyST source in ``_sources``; the wheel and the
+    archive of all chapters in ``downloads/``."""
+    if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
-    context["ipynb_source"] = f"{pagename}.ipynb"
+    outdir = Path(app.outdir)
+    chapters = sorted(d for d in app.env.found_docs if is_chapter(d))
+    archive = outdir / DOWNLOADS / ARCHIVE
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for docname in chapters:
+            notebook = executed_notebook(app, docname)
+            source = with_setup_cell(Path(app.env.doc2path(docname)).read_text("utf-8"), docname)
+            files = {f"{docname}.md": source}
+            if notebook is not None:
+                files[f"{docname}.ipynb"] = nbformat.writes(notebook)
+            for name, text in files.items():
+                target = outdir / "_sources" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                zipped.writestr(name, text)
+        zipped.writestr("README.txt", ARCHIVE_README)
+    partial.replace(archive)
+    build_wheel(outdir / DOWNLOADS)
 
 
-def launch_buttons_need_repository(app: Sphinx, config: Any) -> None:
-    """The theme's launch buttons fail without a repository URL: keep them off until it is set."""
+ARCHIVE_README = f"""Frames to Policies: the chapters as executed notebooks, and their sources.
+
+Install the course package, then open any notebook in Jupyter:
+
+    pip install {REQUIREMENT}
+    jupyter lab chapters
+
+(Each notebook's first cell also installs it when it is missing.)
+"""
+
+
+def build_wheel(folder: Path) -> Path:
+    """Build the package's wheel into ``folder``: the site serves the code it was built with."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "build",
+                "--wheel",
+                "--no-isolation",
+                "--outdir",
+                tmp,
+                str(ROOT),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        (built,) = Path(tmp).glob("*.whl")
+        if built.name != WHEEL:
+            raise RuntimeError(f"built {built.name}, expected {WHEEL}")
+        return Path(built.replace(folder / WHEEL))
+
+
+def repository_url(config: Any) -> str:
+    """The one place the repository comes from: ``repository.url`` in ``_config.yml``, else the
+    ``GITHUB_REPOSITORY`` (``owner/name``) of a GitHub Actions run; empty when neither is set."""
+    configured = config.html_theme_options.get("repository_url", "")
+    if configured:
+        return configured.rstrip("/")
+    slug = os.environ.get("GITHUB_REPOSITORY", "")
+    return f"https://github.com/{slug}" if slug else ""
+
+
+def configure_header_buttons(app: Sphinx, config: Any) -> None:
+    """Turn the repository buttons on when a repository is known; the theme's own launch buttons
+    stay off (they would open the ``.md`` sources, which Colab cannot read): see
+    :func:`launch_links`."""
     options = config.html_theme_options
-    if not options.get("repository_url"):
-        options.pop("launch_buttons", None)
+    launch = options.pop("launch_buttons", {}) or {}
+    app.config.f2p_launch = {k: os.environ.get(f"F2P_{k.upper()}", v) for k, v in launch.items()}
+    options["extra_footer"] = FOOTER
+    url = repository_url(config)
+    options["repository_url"] = url
+    for button in ("use_repository_button", "use_issues_button", "use_edit_page_button"):
+        options[button] = bool(url)
+
+
+def launch_links(
+    repository: str,
+    path: str,
+    colab_url: str = "",
+    binderhub_url: str = "",
+    jupyterhub_url: str = "",
+    branch: str = NOTEBOOKS_BRANCH,
+) -> list[dict[str, str]]:
+    """Launch links for the executed notebook at ``path`` of ``branch`` in the GitHub
+    ``repository`` (``https://github.com/owner/name``): one per service whose URL is given."""
+    match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+)", repository)
+    if match is None:
+        raise ValueError(f"launch buttons need a GitHub repository URL, got {repository!r}")
+    owner, name = match.groups()
+    links = []
+    if colab_url:
+        links.append(
+            ("Colab", f"{colab_url.rstrip('/')}/github/{owner}/{name}/blob/{branch}/{path}")
+        )
+    if binderhub_url:
+        lab = quote(f"lab/tree/{path}", safe="")
+        links.append(
+            ("Binder", f"{binderhub_url.rstrip('/')}/v2/gh/{owner}/{name}/{branch}?urlpath={lab}")
+        )
+    if jupyterhub_url:
+        query = (
+            f"repo={quote(repository, safe='')}&branch={branch}"
+            f"&urlpath={quote(f'lab/tree/{name}/{path}', safe='')}"
+        )
+        links.append(
+            ("JupyterHub", f"{jupyterhub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}")
+        )
+    return [
+        {
+            "type": "link",
+            "text": text,
+            "tooltip": f"Launch on {text}",
+            "url": url,
+            "icon": "fas fa-rocket",
+        }
+        for text, url in links
+    ]
+
+
+def add_launch_buttons(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    repository = app.config.html_theme_options.get("repository_url", "")
+    if not (repository and doctree is not None and is_chapter(pagename)):
+        return
+    launch = app.config.f2p_launch
+    buttons = launch_links(
+        repository,
+        f"{pagename}.ipynb",
+        launch.get("colab_url", ""),
+        launch.get("binderhub_url", ""),
+        launch.get("jupyterhub_url", ""),
+    )
+    if buttons:
+        context["header_buttons"].append(
+            {
+                "type": "group",
+                "tooltip": "Launch this chapter",
+                "icon": "fas fa-rocket",
+                "buttons": buttons,
+                "label": "launch-buttons",
+            }
+        )
 
 
 def setup(app: Sphinx) -> dict[str, object]:
+    app.add_config_value("f2p_launch", {}, "html")
     app.add_directive("f2p-results", ResultsDirective)
-    app.connect("config-inited", launch_buttons_need_repository)
-    app.connect("html-page-context", offer_ipynb_download, priority=400)
+    app.connect("config-inited", configure_header_buttons)
+    app.connect("source-read", add_setup_cell)
+    app.connect("html-page-context", offer_downloads, priority=400)
+    app.connect("html-page-context", add_launch_buttons, priority=502)
+    app.connect("build-finished", write_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,7 +2,7 @@
 
 ``f2p.utils``   device, seeding, profiles, threads, timer, plot style (every chapter's first cell)
 ``f2p.checks``  exercise checkers
-``f2p.results`` benchmark result files read by the book's results page
+``f2p.results`` benchmark results (shipped in the package) read by the chapters and results page
 ``f2p.stats``   uncertainty of compared numbers (binomial intervals)
 
 Each part of the course adds a subpackage (``video``, ``oad``, ``generative``, ``rl``, ``llm``)
@@ -12,4 +12,5 @@ whose modules name the paper and the chapter that teaches them.
 from f2p import checks, results, stats, utils
 
 __all__ = ["checks", "results", "stats", "utils"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version is written (pyproject.toml reads it)
+__distribution__ = "frames-to-policies"  # on the index (`f2p` there is another project)

@@ -1,7 +1,8 @@
-"""Benchmark results: the JSON files that ``benchmarks/`` scripts write and the book's results
-page reads (``book/results.md``), so that every number on that page comes from a run.
+"""Benchmark results: the JSON files that ``benchmarks/`` scripts write into the package
+(:data:`RESULTS_DIR`, shipped in the wheel) and that the chapters and the book's results page read
+through :func:`load`, so that every number there comes from a run, inside the repository or not.
 
-One file per benchmark, for example ``benchmarks/results/ch07_nade.json``::
+One file per benchmark, for example ``f2p/data/results/ch07_nade.json``::
 
     {"chapter": "07", "benchmark": "NADE on binarised MNIST",
      "command": "python benchmarks/ch07_nade.py --profile full",
@@ -39,6 +40,8 @@ OPTIONAL_ROW_FIELDS: dict[str, tuple[type, ...]] = {
     "censored": (list,),
 }
 CENSORABLE = ("ours", "reference")  # a censored figure is a lower bound: shown as "> value"
+RESULTS_DIR = Path(__file__).resolve().parent / "data" / "results"
+"""Where the benchmarks write and the package reads its results (package data)."""
 
 
 def validate(result: Any, where: str = "result") -> dict[str, Any]:
@@ -119,8 +122,9 @@ def write_benchmark(
     return written
 
 
-def load(folder: str | Path) -> list[dict[str, Any]]:
-    """All results in ``folder`` (``*.json``), sorted by chapter then benchmark name.
+def load(folder: str | Path = RESULTS_DIR, chapter: str | None = None) -> list[dict[str, Any]]:
+    """All results in ``folder`` (``*.json``; by default the package's own), sorted by chapter then
+    benchmark name; only ``chapter``'s (e.g. ``"03"``) when it is given.
 
     A missing folder means no results yet; a file that is not valid JSON or breaks the schema is
     an error naming the file.
@@ -133,6 +137,7 @@ def load(folder: str | Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not valid JSON ({err})") from err
         results.append(validate(data, str(path)))
+    results = [r for r in results if chapter is None or r["chapter"] == chapter]
     return sorted(results, key=lambda r: (r["chapter"], r["benchmark"]))
 
 

@@ -1,4 +1,5 @@
-"""Shared utilities: device choice, seeding, run profiles, timing, threads and plot style.
+"""Shared utilities: device choice, seeding, run profiles, timing, threads, plot style, and the
+package's source as the chapters show it.
 
 Every chapter starts with the same few lines (see chapter 00, "Getting started")::
 
@@ -18,8 +19,12 @@ The environment chooses, the code never hard-codes:
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import random
+import re
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -202,3 +207,44 @@ def setup(seed: int = 0) -> tuple[Profile, torch.device]:
     seed_everything(seed)
     set_plot_style()
     return prof, device()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A function's or class's source code, shown by notebooks as a highlighted Python block."""
+
+    name: str
+    code: str
+
+    def _repr_markdown_(self) -> str:
+        runs = re.findall(r"`+", self.code)
+        fence = "`" * max(3, 1 + max(map(len, runs), default=0))
+        return f"{fence}python\n{self.code.rstrip()}\n{fence}"
+
+    def __repr__(self) -> str:
+        return self.code.rstrip()
+
+
+def show_source(dotted_name: str, first_lines: int | None = None) -> Source:
+    """The source of ``dotted_name`` (a function, class or method, e.g.
+    ``"f2p.rl.trpo.conjugate_gradient"`` or ``"f2p.oad.models.IDUCell.forward"``), imported from
+    the installed package, so a chapter shows the code it runs, in the site and in any notebook;
+    only its ``first_lines`` when given."""
+    parts = dotted_name.split(".")
+    for split in range(len(parts) - 1, 0, -1):  # the longest importable module prefix
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[split:]:
+                obj = getattr(obj, attribute)
+            code = inspect.getsource(obj)
+        except (AttributeError, TypeError, OSError) as err:
+            raise ValueError(f"show_source({dotted_name!r}): {err}") from err
+        lines = code.splitlines(keepends=True)[:first_lines]
+        return Source(dotted_name, textwrap.dedent("".join(lines)))
+    raise ValueError(
+        f"show_source: expected 'package.module.name' of a function, class or method, "
+        f"got {dotted_name!r}"
+    )

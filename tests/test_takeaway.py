@@ -1,0 +1,426 @@
+"""Take-away chapters: the package a reader installs, the setup cell every chapter starts with,
+the downloads the site offers, and the reader's path (a downloaded notebook run outside this
+repository, with ``f2p`` importable only from the site's wheel).
+
+The tests marked ``site`` read the built site (``make book``, then ``make notebooks``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import f2p
+from notebooks import ROOT  # also puts book/_ext on the path
+
+import f2p_book  # isort: skip
+
+SITE = ROOT / "_build" / "html"
+CHAPTER = "chapters/03_temporal_modelling/temporal_modelling"  # reads results, shows source
+PYPROJECT = (ROOT / "pyproject.toml").read_text()
+
+
+def build_wheel(folder: Path) -> Path:
+    return f2p_book.build_wheel(folder)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def setup_cell_code() -> str:
+    return (
+        f2p_book.SETUP_CELL.format(requirement=f2p_book.REQUIREMENT)
+        .split("\n", 2)[2]
+        .rsplit("```", 1)[0]
+    )
+
+
+# --- the package ------------------------------------------------------------------------------
+
+
+def test_the_version_is_written_once():
+    assert 'dynamic = ["version"]' in PYPROJECT and 'attr = "f2p.__version__"' in PYPROJECT
+    assert not re.search(r'^version\s*=\s*"', PYPROJECT, flags=re.MULTILINE)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", f2p.__version__)
+    assert f2p.__distribution__ == "frames-to-policies"
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["version"] == f2p.__version__
+    assert f"## {f2p.__version__}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_wheel_ships_the_results_and_reports_the_version(wheel, tmp_path):
+    assert wheel.name == f2p_book.WHEEL
+    with zipfile.ZipFile(wheel) as zipped:
+        names = zipped.namelist()
+        metadata = zipped.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    shipped = {Path(n).name for n in names if n.startswith("f2p/data/results/")}
+    assert shipped == {p.name for p in f2p.results.RESULTS_DIR.glob("*.json")} and shipped
+    assert "Name: frames-to-policies" in metadata and f"Version: {f2p.__version__}" in metadata
+    assert any(n.endswith("licenses/LICENSE") for n in names), "the licence travels with the code"
+    target = tmp_path / "installed"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    probe = (
+        "import f2p; print(f2p.__file__); print(f2p.__version__); "
+        "print(len(f2p.results.load(chapter='03')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(target)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == [str(target / "f2p" / "__init__.py"), f2p.__version__, "1"]
+
+
+# --- the setup cell -----------------------------------------------------------------------------
+
+
+def test_the_setup_cell_goes_under_the_title():
+    page = "---\nkernelspec: {}\n---\n\n(ch09)=\n# 09 · DDPG\n\nText.\n"
+    text = f2p_book.with_setup_cell(page, "chapters/09_ddpg/ddpg")
+    title, rest = text.split("# 09 · DDPG\n", 1)
+    assert title.endswith("(ch09)=\n") and rest.rstrip().endswith("Text.")
+    assert rest.index("Run this chapter yourself") < rest.index("```{code-cell} ipython3")
+    assert f'COURSE = "{f2p_book.REQUIREMENT}"' in rest
+    assert 'href="../../_sources/chapters/09_ddpg/ddpg.ipynb"' in rest
+    with pytest.raises(ValueError, match="title"):
+        f2p_book.with_setup_cell("no title here\n", "chapters/x/y")
+
+
+def run_setup_cell(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    script = tmp_path / "setup_cell.py"
+    script.write_text(setup_cell_code())
+    return subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def test_the_setup_cell_does_nothing_where_the_package_is_installed(tmp_path):
+    done = run_setup_cell(tmp_path, PIP_NO_INDEX="1")
+    assert done.returncode == 0, done.stderr
+    assert "pip" not in done.stdout + done.stderr
+
+
+def test_the_setup_cell_stops_on_an_unrelated_f2p(tmp_path):
+    other = tmp_path / "other" / "f2p"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text('"""FITS 2D/3D physical size analyzer"""\n')
+    failed = run_setup_cell(tmp_path, PYTHONPATH=str(other.parent), PIP_NO_INDEX="1")
+    assert failed.returncode != 0
+    assert "another package named f2p" in failed.stderr and "pip uninstall f2p" in failed.stderr
+
+
+# --- the reader's path --------------------------------------------------------------------------
+
+
+def reader_python(tmp_path: Path) -> Path:
+    """A virtual environment in which ``f2p`` is not importable, that sees this environment's
+    other packages (torch, Jupyter, pip) through a view without this project in it."""
+    venv = tmp_path / "reader-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    ours = Path(sysconfig.get_paths()["purelib"])
+    view = tmp_path / "site-packages-view"
+    view.mkdir()
+    for entry in ours.iterdir():
+        if not re.match(r"(__editable__|frames_to_policies|f2p)", entry.name):
+            (view / entry.name).symlink_to(entry)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(purelib) / "view.pth").write_text(f"{view}\n")
+    return python
+
+
+def run_as_a_reader(tmp_path: Path, notebook: nbformat.NotebookNode) -> subprocess.CompletedProcess:
+    """Execute ``notebook`` from a folder outside the repository, in the reader's environment,
+    pip reaching only the wheel the site serves (the setup cell installs it from there)."""
+    python = reader_python(tmp_path)
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    nbformat.write(notebook, folder / "chapter.ipynb")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(SITE / f2p_book.DOWNLOADS),
+        F2P_PROFILE="fast",
+        F2P_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+    )
+    return subprocess.run(
+        [
+            python,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--inplace",
+            "--ExecutePreprocessor.timeout=600",
+            "chapter.ipynb",
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+
+
+def downloaded(docname: str) -> nbformat.NotebookNode:
+    path = SITE / "_sources" / f"{docname}.ipynb"
+    if not path.is_file():
+        pytest.skip(f"{path} missing: build the site first (make book)")
+    return nbformat.read(path, as_version=4)
+
+
+def where_f2p_came_from() -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell("import f2p\nprint('F2P_FROM', f2p.__file__)")
+
+
+@pytest.mark.site
+def test_a_downloaded_chapter_runs_outside_the_repository_from_the_sites_wheel(tmp_path):
+    notebook = downloaded(CHAPTER)
+    notebook.cells.append(where_f2p_came_from())
+    done = run_as_a_reader(tmp_path, notebook)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ran = nbformat.read(tmp_path / "reader" / "chapter.ipynb", as_version=4)
+    (line,) = [o["text"] for o in ran.cells[-1].outputs if "F2P_FROM" in o.get("text", "")]
+    assert str(tmp_path / "reader-venv") in line and str(ROOT) not in line, line
+
+
+@pytest.mark.site
+def test_the_readers_path_fails_without_the_setup_cell(tmp_path):
+    notebook = downloaded(CHAPTER)
+    setup = [i for i, c in enumerate(notebook.cells) if "COURSE = " in c.source]
+    assert len(setup) == 1
+    del notebook.cells[setup[0]]
+    failed = run_as_a_reader(tmp_path, notebook)
+    assert failed.returncode != 0 and "No module named 'f2p'" in failed.stderr
+
+
+@pytest.mark.site
+def test_the_readers_path_fails_on_a_repository_relative_path(tmp_path):
+    notebook = downloaded(CHAPTER)
+    setup = next(i for i, c in enumerate(notebook.cells) if "COURSE = " in c.source)
+    notebook.cells.insert(
+        setup + 1,
+        nbformat.v4.new_code_cell(
+            '(benchmark,) = f2p.results.load("../../src/f2p/data/results", chapter="03")'
+        ),
+    )
+    failed = run_as_a_reader(tmp_path, notebook)
+    assert failed.returncode != 0 and "not enough values to unpack" in failed.stderr
+
+
+# --- the downloads ------------------------------------------------------------------------------
+
+
+def chapter_pages() -> list[str]:
+    pages = ROOT.glob("chapters/*/*.md")
+    return sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in pages)
+
+
+def output_images(notebook: nbformat.NotebookNode) -> int:
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in notebook.cells
+        if "remove-output" not in cell.metadata.get("tags", [])
+        for output in cell.get("outputs", [])
+    )
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("docname", chapter_pages())
+def test_each_download_has_the_outputs_of_its_page(docname):
+    notebook = downloaded(docname)
+    html = (SITE / f"{docname}.html").read_text()
+    shown = [
+        c
+        for c in notebook.cells
+        if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])
+    ]
+    assert len(shown) == len(re.findall(r'<div class="cell[ "]', html)), "code cells"
+    page_images = len(re.findall(r'<img alt="(?:\.\./)*_images/[0-9a-f]{64}\.png"', html))
+    assert output_images(notebook) == page_images, "images"
+    assert sum(bool(c.get("outputs")) for c in shown) > 0
+    source = (SITE / "_sources" / f"{docname}.md").read_text()
+    assert "COURSE = " in source and source.count("{code-cell}") == len(
+        [c for c in notebook.cells if c.cell_type == "code"]
+    )
+
+
+@pytest.mark.site
+def test_the_site_serves_its_wheel_and_an_archive_of_all_chapters():
+    downloads = SITE / f2p_book.DOWNLOADS
+    assert (downloads / f2p_book.WHEEL).is_file()
+    with zipfile.ZipFile(downloads / f2p_book.ARCHIVE) as zipped:
+        names = set(zipped.namelist())
+    for docname in chapter_pages():
+        assert {f"{docname}.ipynb", f"{docname}.md"} <= names, docname
+    index = (SITE / f"{CHAPTER}.html").read_text()
+    assert f"{f2p_book.DOWNLOADS}/{f2p_book.WHEEL}" in index and "CC BY 4.0" in index
+
+
+@pytest.mark.site
+def test_the_notebooks_branch_has_every_executed_chapter():
+    tree = ROOT / "_build" / "notebooks"
+    if not tree.is_dir():
+        pytest.skip("run `make notebooks` after the build")
+    laid_out = sorted(p.relative_to(tree).with_suffix("").as_posix() for p in tree.rglob("*.ipynb"))
+    assert laid_out == chapter_pages()
+    assert f2p.__distribution__ in (tree / "requirements.txt").read_text()
+
+
+# --- launch buttons, workflows, project files ---------------------------------------------------
+
+
+def test_launch_links_open_the_executed_notebook_on_each_service():
+    links = {
+        b["text"]: b["url"]
+        for b in f2p_book.launch_links(
+            "https://github.com/someone/frames-to-policies",
+            "chapters/09_ddpg/ddpg.ipynb",
+            "https://colab.research.google.com",
+            "https://mybinder.org",
+            "https://hub.example.org",
+        )
+    }
+    assert links["Colab"] == (
+        "https://colab.research.google.com/github/someone/frames-to-policies/blob/notebooks/"
+        "chapters/09_ddpg/ddpg.ipynb"
+    )
+    assert links["Binder"].startswith(
+        "https://mybinder.org/v2/gh/someone/frames-to-policies/notebooks?"
+    )
+    assert "chapters%2F09_ddpg%2Fddpg.ipynb" in links["Binder"]
+    assert "branch=notebooks" in links["JupyterHub"]
+    assert list(f2p_book.launch_links("https://github.com/a/b", "x.ipynb")) == []
+    with pytest.raises(ValueError, match="GitHub repository"):
+        f2p_book.launch_links("https://example.org/a", "x.ipynb", "https://colab")
+
+
+def test_the_repository_comes_from_config_or_the_ci_environment(monkeypatch):
+    class Config:
+        html_theme_options: dict = {}
+
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    assert f2p_book.repository_url(Config) == ""
+    monkeypatch.setenv("GITHUB_REPOSITORY", "someone/frames-to-policies")
+    assert f2p_book.repository_url(Config) == "https://github.com/someone/frames-to-policies"
+    Config.html_theme_options = {"repository_url": "https://github.com/x/y/"}
+    assert f2p_book.repository_url(Config) == "https://github.com/x/y"
+
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def make_targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([\w-]+):", makefile, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_are_thin_wrappers_around_make_targets(workflow):
+    spec = yaml.safe_load(workflow.read_text())
+    assert spec["jobs"] and (True in spec or "on" in spec)  # YAML reads `on:` as True
+    targets = make_targets()
+    for job in spec["jobs"].values():
+        for step in job["steps"]:
+            assert "uses" in step or "run" in step, step
+            if "run" not in step:
+                continue
+            for target in re.findall(r"\bmake ([\w-]+)", step["run"]):
+                assert target in targets, f"{workflow.name}: `make {target}` is not a target"
+            commands = [c.strip() for c in re.split(r"&&|\n", step["run"]) if c.strip()]
+            for command in commands:
+                assert command.startswith(("make ", "sudo make ", "gh release ")), command
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    test_recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "$(MAKE) dist notebooks" in test_recipe and "jupyter-book build" in test_recipe
+
+
+def test_the_check_version_target_rejects_a_wrong_tag():
+    ok = subprocess.run(
+        ["make", "-s", "check-version", f"TAG=v{f2p.__version__}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = subprocess.run(
+        ["make", "-s", "check-version", "TAG=v0.0.0"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert bad.returncode != 0 and "does not match" in bad.stdout + bad.stderr
+
+
+CFF_REQUIRED = {"cff-version": str, "message": str, "title": str, "authors": list}
+CFF_OPTIONAL = {
+    "type": str,
+    "abstract": str,
+    "version": str,
+    "date-released": str,
+    "license": str,
+    "keywords": list,
+    "repository-code": str,
+    "url": str,
+}
+
+
+def test_citation_file_follows_the_citation_file_format():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    for key, kind in CFF_REQUIRED.items():
+        assert isinstance(citation.get(key), kind), key
+    assert set(citation) <= set(CFF_REQUIRED) | set(CFF_OPTIONAL), set(citation)
+    assert citation["cff-version"] == "1.2.0" and citation["type"] in ("software", "dataset")
+    assert all("name" in a or "family-names" in a for a in citation["authors"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(citation["date-released"]))
+    assert citation["license"] == "MIT" and "MIT License" in (ROOT / "LICENSE").read_text()
+    assert "CC BY 4.0" in (ROOT / "LICENSE").read_text()
+    json.dumps(citation)  # plain data, as the format's JSON schema expects
+
+
+def test_project_files_exist_for_contributors():
+    for name in ("LICENSE", "CITATION.cff", "CONTRIBUTING.md", "CHANGELOG.md"):
+        assert (ROOT / name).is_file(), name
+    templates = list((ROOT / ".github" / "ISSUE_TEMPLATE").glob("*.md"))
+    assert len(templates) >= 2
+    for template in templates:
+        front = template.read_text().split("---")[1]
+        assert {"name", "about"} <= set(yaml.safe_load(front)), template.name
