@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 ASSETS := vendor/site/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab assets chromium clean dist notebooks check-version
+.PHONY: book test lab assets chromium clean dist notebooks check-version pdf
 .DEFAULT_GOAL := test
 
 $(STAMP): pyproject.toml
@@ -40,7 +40,7 @@ book: $(STAMP) $(ASSETS)
 	@echo "Open $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP) $(ASSETS) chromium
-	$(BIN)/ruff check src tests book/_ext benchmarks
+	$(BIN)/ruff check src tests book benchmarks
 	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
 	$(MAKE) dist notebooks
@@ -50,6 +50,11 @@ dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --no-isolation --outdir dist . >/dev/null
 	@ls -l dist
+
+# The whole book as one PDF (after `make book`): the single-page build printed by Chromium
+pdf: $(STAMP) $(ASSETS) chromium
+	F2P_PROFILE=fast $(BIN)/jupyter-book build . --builder singlehtml --keep-going
+	$(BIN)/python book/print_pdf.py _build/singlehtml _build/html/downloads
 
 # The release workflow's first step: the tag (vX.Y.Z) must name the package's version
 check-version:

@@ -8,41 +8,23 @@ came from elsewhere. Screenshots go to ``_build/screenshots/``.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import re
 import shutil
-import threading
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book"))
+from site_browser import chromium, load, serve  # noqa: E402
+
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 DEMO = "chapters/00_getting_started/getting_started.html"
 
 pytestmark = pytest.mark.site
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """A local HTTP server for ``directory``; yields its origin."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -55,54 +37,11 @@ def server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.fail(
-            "Chromium and chromedriver are needed: apt-get install chromium chromium-driver"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,2400",
-        # offline: no host resolves except the local server
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
-    yield driver
-    driver.quit()
-
-
-def load(browser, url: str) -> None:
-    """Open ``url`` and wait until MathJax has typeset the page and widgets had time to render."""
-    browser.get(url)
-    browser.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        const wait = (t) => new Promise((r) => setTimeout(r, t));
-        (async () => {
-          const ready = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
-          for (let i = 0; i < 100 && !ready(); i++) await wait(100);
-          if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
-          await wait(1500);  // the widget manager renders asynchronously after load
-          done();
-        })();
-        """
-    )
+    try:
+        with chromium() as driver:
+            yield driver
+    except RuntimeError as err:
+        pytest.fail(str(err))
 
 
 # TeX a reader should never see: a macro (\frac, \grad, ...), \( or \[, $$, or a $ that opens

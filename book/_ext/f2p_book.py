@@ -9,8 +9,8 @@
   importable and installs this build's version anywhere else (Colab, a bare Jupyter).
 - **Downloads.** Each notebook page's download menu offers the executed ``.ipynb`` with the
   outputs the page shows (merged from the execution cache) and its MyST source, both with the setup
-  cell. ``downloads/`` holds the package's wheel, built with the site, and one archive of all
-  chapters.
+  cell. ``downloads/`` holds the package's wheel, built with the site, one archive of all
+  chapters and (``make pdf``) the book as a PDF; ``{f2p-downloads}`` lists them on a page.
 - **Header buttons.** With a repository known (``repository.url`` in ``_config.yml`` or, in
   GitHub Actions, ``GITHUB_REPOSITORY``): repository, issue and edit buttons, and launch buttons
   (Colab, Binder; JupyterHub when ``launch_buttons.jupyterhub_url`` is set) that open the executed
@@ -44,6 +44,7 @@ NOTEBOOKS_BRANCH = "notebooks"  # executed notebooks at the sources' paths (publ
 REQUIREMENT = f"{f2p.__distribution__}=={f2p.__version__}"
 WHEEL = f"{f2p.__distribution__.replace('-', '_')}-{f2p.__version__}-py3-none-any.whl"
 ARCHIVE = f"{f2p.__distribution__}-{f2p.__version__}-chapters.zip"
+PDF = f"{f2p.__distribution__}-{f2p.__version__}.pdf"  # book/print_pdf.py (make pdf)
 
 SETUP_CELL = """```{{code-cell}} ipython3
 :tags: [hide-input]
@@ -137,6 +138,27 @@ class ResultsDirective(SphinxDirective):
         return container.children
 
 
+class DownloadsDirective(SphinxDirective):
+    """``{f2p-downloads}``: links to what ``downloads/`` holds (the wheel, the archive of all
+    chapters, the PDF of the book from ``make pdf``) and the install command, at this version."""
+
+    def run(self) -> list[nodes.Node]:
+        root = "../" * self.env.docname.count("/") + DOWNLOADS
+        items = "".join(
+            f'<li><a href="{root}/{name}">{label}</a> (<code>{name}</code>)</li>'
+            for label, name in (
+                ("All chapters as executed notebooks, with their sources", ARCHIVE),
+                ("The course package, the wheel this site was built with", WHEEL),
+                ("The whole book as one PDF", PDF),
+            )
+        )
+        html = (
+            f'<ul class="f2p-downloads">{items}<li>or from the package index: '
+            f"<code>pip install {REQUIREMENT}</code> (imported as <code>f2p</code>)</li></ul>"
+        )
+        return [nodes.raw("", html, format="html")]
+
+
 def executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode | None:
     """The notebook of ``docname`` as the page shows it: MyST-NB writes it without outputs in
     ``cache`` mode, so they are merged back from the execution cache."""
@@ -170,7 +192,7 @@ def offer_downloads(
 def write_downloads(app: Sphinx, exception: Exception | None) -> None:
     """Each chapter's executed ``.ipynb`` and MyST source in ``_sources``; the wheel and the
     archive of all chapters in ``downloads/``."""
-    if exception is not None or app.builder.format != "html":
+    if exception is not None or app.builder.name != "html":
         return
     outdir = Path(app.outdir)
     chapters = sorted(d for d in app.env.found_docs if is_chapter(d))
@@ -325,6 +347,7 @@ def add_launch_buttons(
 def setup(app: Sphinx) -> dict[str, object]:
     app.add_config_value("f2p_launch", {}, "html")
     app.add_directive("f2p-results", ResultsDirective)
+    app.add_directive("f2p-downloads", DownloadsDirective)
     app.connect("config-inited", configure_header_buttons)
     app.connect("source-read", add_setup_cell)
     app.connect("html-page-context", offer_downloads, priority=400)
