@@ -4,6 +4,7 @@
 #   make lab    JupyterLab on the chapters
 #   make dist   the package's wheel and sdist into dist/ (frames-to-policies, imported as f2p)
 #   make notebooks  the executed notebooks, laid out for the launch buttons' `notebooks` branch
+#   make pdf    the whole book as one PDF, into the site's downloads
 # The publishing workflows (.github/workflows) call these targets and nothing else.
 PYTHON ?= python3
 VENV   := .venv
@@ -43,7 +44,7 @@ test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check src tests book benchmarks
 	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
-	$(MAKE) dist notebooks
+	$(MAKE) dist notebooks pdf
 	$(BIN)/pytest -m site tests/test_site.py tests/test_takeaway.py --durations=5
 
 dist: $(STAMP)
@@ -51,7 +52,8 @@ dist: $(STAMP)
 	$(BIN)/python -m build --no-isolation --outdir dist . >/dev/null
 	@ls -l dist
 
-# The whole book as one PDF (after `make book`): the single-page build printed by Chromium
+# The whole book as one PDF (after `make book`, which it links from): the single-page build,
+# reusing the execution cache, printed by the browser tests' Chromium (offline)
 pdf: $(STAMP) $(ASSETS) chromium
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . --builder singlehtml --keep-going
 	$(BIN)/python book/print_pdf.py _build/singlehtml _build/html/downloads

@@ -9,31 +9,43 @@ writes ``frames-to-policies-<version>.pdf`` into the second folder, which the si
 from __future__ import annotations
 
 import base64
+import re
 import sys
 import time
 from pathlib import Path
 
-from selenium.webdriver.common.print_page_options import PrintOptions
 from site_browser import chromium, load, serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 from f2p_book import PDF  # noqa: E402  (the name the site links to)
 
-A4_CM = (21.0, 29.7)
+CM = 1 / 2.54  # DevTools measures paper in inches
+PRINT_OPTIONS = {
+    "paperWidth": 21.0 * CM,  # A4
+    "paperHeight": 29.7 * CM,
+    **{f"margin{side}": 1.5 * CM for side in ("Top", "Bottom", "Left", "Right")},
+    "printBackground": True,
+    "displayHeaderFooter": True,
+    "headerTemplate": "<span></span>",
+    "footerTemplate": '<div style="font-size:8px;width:100%;text-align:center">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>',
+}
 
 
 def print_book(single_html: Path, folder: Path) -> Path:
     """Print ``single_html/index.html`` to ``folder``/:data:`PDF` (written whole or not at all)."""
     if not (single_html / "index.html").is_file():
         raise SystemExit(f"{single_html}/index.html missing: run the singlehtml build first")
-    options = PrintOptions()
-    options.page_width, options.page_height = A4_CM
-    options.background = True
-    options.margin_top = options.margin_bottom = 1.5
-    options.margin_left = options.margin_right = 1.5
+    index = (single_html / "index.html").read_text()
+    redirect = re.search(r'url=([^"]+)"', index)  # Jupyter Book's index points to the root page
+    if redirect:  # written at book/intro.html, its links are relative to the folder's root
+        (single_html / "book.html").write_text((single_html / redirect.group(1)).read_text())
+    page = "book.html" if redirect else "index.html"
     with serve(single_html) as origin, chromium(timeout_s=600) as browser:
-        load(browser, f"{origin}/index.html", settle_ms=3000)
-        pdf = base64.b64decode(browser.print_page(options))
+        load(browser, f"{origin}/{page}", settle_ms=3000)
+        # DevTools' printToPDF: WebDriver's print command gives up on a long book after 10 s
+        printed = browser.execute_cdp_cmd("Page.printToPDF", PRINT_OPTIONS)
+        pdf = base64.b64decode(printed["data"])
     if not pdf.startswith(b"%PDF"):
         raise RuntimeError("Chromium did not return a PDF")
     target = folder / PDF

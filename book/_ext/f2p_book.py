@@ -38,7 +38,7 @@ from sphinx.util.docutils import SphinxDirective
 import f2p
 from f2p import results
 
-ROOT = Path(__file__).resolve().parents[2]
+PROJECT = Path(f2p.__file__).resolve().parents[2]  # src/f2p/__init__.py: the wheel's sources
 DOWNLOADS = "downloads"
 NOTEBOOKS_BRANCH = "notebooks"  # executed notebooks at the sources' paths (publishing workflow)
 REQUIREMENT = f"{f2p.__distribution__}=={f2p.__version__}"
@@ -213,7 +213,8 @@ def write_downloads(app: Sphinx, exception: Exception | None) -> None:
                 zipped.writestr(name, text)
         zipped.writestr("README.txt", ARCHIVE_README)
     partial.replace(archive)
-    build_wheel(outdir / DOWNLOADS)
+    if (PROJECT / "pyproject.toml").is_file():  # else a book built beside an installed package
+        build_wheel(outdir / DOWNLOADS)
 
 
 ARCHIVE_README = f"""Frames to Policies: the chapters as executed notebooks, and their sources.
@@ -239,7 +240,7 @@ def build_wheel(folder: Path) -> Path:
                 "--no-isolation",
                 "--outdir",
                 tmp,
-                str(ROOT),
+                str(PROJECT),
             ],
             check=True,
             capture_output=True,
@@ -344,11 +345,23 @@ def add_launch_buttons(
         )
 
 
+def one_page_renders_like_the_site(app: Sphinx) -> None:
+    """``make pdf`` builds with ``singlehtml``. Sphinx falls back to the ``html`` translation
+    handlers only for a builder that has none of its own, and sphinx-exercise registers some for
+    ``singlehtml``: so MyST-NB's and sphinx-proof's nodes had no renderer there. Give them the
+    ``html`` ones."""
+    handlers = app.registry.translation_handlers
+    if app.builder.name == "singlehtml":
+        for name, visitors in handlers.get("html", {}).items():
+            handlers.setdefault("singlehtml", {}).setdefault(name, visitors)
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.add_config_value("f2p_launch", {}, "html")
     app.add_directive("f2p-results", ResultsDirective)
     app.add_directive("f2p-downloads", DownloadsDirective)
     app.connect("config-inited", configure_header_buttons)
+    app.connect("builder-inited", one_page_renders_like_the_site)
     app.connect("source-read", add_setup_cell)
     app.connect("html-page-context", offer_downloads, priority=400)
     app.connect("html-page-context", add_launch_buttons, priority=502)
