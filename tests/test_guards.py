@@ -92,6 +92,7 @@ def make_book(folder: Path, page: str) -> Path:
     folder.mkdir()
     shutil.copy(ROOT / "_config.yml", folder / "_config.yml")
     shutil.copytree(ROOT / "book" / "_ext", folder / "book" / "_ext")
+    shutil.copytree(ROOT / "book" / "_static", folder / "book" / "_static")
     shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
     (folder / "vendor" / "site").mkdir(parents=True)  # static assets are not needed here
     (folder / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
