@@ -100,13 +100,13 @@ def make_book(folder: Path, page: str) -> Path:
     return folder
 
 
-def build(folder: Path) -> subprocess.CompletedProcess:
+def build(folder: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(JUPYTER_BOOK), "build", str(folder), "-W", "--keep-going"],
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "F2P_PROFILE": "fast"},
+        env={**os.environ, "F2P_PROFILE": "fast", **env},
     )
 
 

@@ -455,3 +455,31 @@ def test_the_site_serves_the_whole_book_as_a_pdf():
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert data.startswith(b"%PDF") and pages >= 10 * len(chapter_pages()), pages
     assert f2p_book.PDF in (SITE / "book" / "how_to_use.html").read_text()
+
+
+@pytest.mark.build
+def test_a_built_chapter_has_its_setup_cell_downloads_and_launch_buttons(tmp_path):
+    """A throwaway book with one chapter, built as GitHub Actions would build it: the chapter
+    page runs the setup cell, offers its executed notebook, and has launch buttons that open it
+    on the ``notebooks`` branch of the repository named by ``GITHUB_REPOSITORY``."""
+    from test_guards import build, make_book
+
+    book = make_book(tmp_path / "book", "# Intro\n")
+    chapter = book / "chapters" / "01_demo" / "demo.md"
+    chapter.parent.mkdir(parents=True)
+    front = (ROOT / f"{CHAPTER}.md").read_text().split("\n---\n", 1)[0] + "\n---\n"
+    chapter.write_text(front + "# 01 · Demo\n\n```{code-cell} ipython3\nprint(6 * 7)\n```\n")
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n- file: chapters/01_demo/demo\n"
+    )
+    result = build(book, GITHUB_REPOSITORY="someone/frames-to-policies")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = (book / "_build" / "html" / "chapters" / "01_demo" / "demo.html").read_text()
+    colab = "colab.research.google.com/github/someone/frames-to-policies/blob/notebooks/"
+    assert colab + "chapters/01_demo/demo.ipynb" in html
+    assert "mybinder.org/v2/gh/someone/frames-to-policies/notebooks" in html
+    assert "github.com/someone/frames-to-policies/edit/" in html  # the edit button
+    assert "Run this chapter yourself" in html and "CC BY 4.0" in html
+    downloaded = book / "_build" / "html" / "_sources" / "chapters" / "01_demo" / "demo.ipynb"
+    cells = [c for c in nbformat.read(downloaded, as_version=4).cells if c.cell_type == "code"]
+    assert "COURSE = " in cells[0].source and cells[1].outputs[0]["text"] == "42\n"
