@@ -5,6 +5,7 @@
 #   make dist   the package's wheel and sdist into dist/ (frames-to-policies, imported as f2p)
 #   make notebooks  the executed notebooks, laid out for the launch buttons' `notebooks` branch
 #   make pdf    the whole book as one PDF, into the site's downloads
+#   make stress chapters executed many times by both notebook paths (issue 24; not in CI)
 # The publishing workflows (.github/workflows) call these targets and nothing else.
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 ASSETS := vendor/site/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab assets chromium clean dist notebooks check-version pdf
+.PHONY: book test lab assets chromium clean dist notebooks check-version pdf stress
 .DEFAULT_GOAL := test
 
 $(STAMP): pyproject.toml
@@ -57,6 +58,14 @@ dist: $(STAMP)
 pdf: $(STAMP) $(ASSETS) chromium
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . --builder singlehtml --keep-going
 	$(BIN)/python book/print_pdf.py _build/singlehtml _build/html/downloads
+
+# Issue 24: chapters executed RUNS times each, two at a time, by nbclient and nbconvert; a run
+# past STALL seconds gets its stacks and last kernel messages recorded (_build/stress). Not in CI.
+CHAPTERS ?= 06
+RUNS     ?= 50
+STALL    ?= 900
+stress: $(STAMP)
+	$(BIN)/python tests/stress/stress.py $(CHAPTERS) --runs $(RUNS) --stall-after $(STALL)
 
 # The release workflow's first step: the tag (vX.Y.Z) must name the package's version
 check-version:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -78,11 +79,15 @@ class CellTimeout(RuntimeError):
 
 
 def execute(
-    path: Path, network_log: Path, timeout: int = CELL_TIMEOUT_S
+    path: Path,
+    network_log: Path,
+    timeout: int = CELL_TIMEOUT_S,
+    on_message: Callable[[dict], None] | None = None,
 ) -> tuple[nbformat.NotebookNode, float]:
     """Execute the notebook at ``path`` in its own folder; return it and its run time. A cell
     that takes longer than ``timeout`` seconds raises :class:`CellTimeout` naming the notebook,
-    the cell and its first line."""
+    the cell and its first line. ``on_message`` sees every IOPub message the client processes
+    (the stress script logs them)."""
     nb = read_notebook(path)
     client = NotebookClient(
         nb,
@@ -94,6 +99,14 @@ def execute(
     )
     running: list[int] = []
     client.on_cell_start = lambda cell, cell_index: running.append(cell_index)
+    if on_message is not None:
+        process = client.process_message
+
+        def process_and_report(msg: dict, cell: object, cell_index: int) -> object:
+            on_message(msg)
+            return process(msg, cell, cell_index)
+
+        client.process_message = process_and_report
     client.km = client.create_kernel_manager()
     start = time.perf_counter()
     try:

@@ -1,0 +1,68 @@
+"""One execution of a chapter for the stress script (``stress.py``), by one of two paths:
+
+    python tests/stress/run_once.py nbclient chapters/06_online_detection/online_detection.md
+    python tests/stress/run_once.py nbconvert chapters/06_online_detection/online_detection.md
+
+``nbclient`` is the test harness's path (``tests/notebooks.py``), with every IOPub message the
+client processes logged to stderr (time, type, execution state or stream size), so that a stalled
+run's log ends with the last messages the client saw. ``nbconvert`` is a reader's path: the
+notebook as the site serves it, run by ``python -m nbconvert --execute`` in the chapter's folder.
+Both run the fast profile on one torch thread with the network guard, as the tests do.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from notebooks import CELL_TIMEOUT_S, execute, kernel_env, read_notebook  # noqa: E402
+
+
+def describe(msg: dict) -> str:
+    kind = msg["msg_type"]
+    content = msg.get("content", {})
+    detail = content.get("execution_state") or content.get("name") or ""
+    size = len(json.dumps(content))
+    return f"{time.time():.3f} iopub {kind} {detail} {size}B"
+
+
+def via_nbclient(path: Path, log: Path) -> None:
+    execute(path, log, CELL_TIMEOUT_S, on_message=lambda m: print(describe(m), file=sys.stderr))
+
+
+def via_nbconvert(path: Path, log: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".stress-") as folder:
+        notebook = Path(folder) / f"{path.stem}.ipynb"
+        nbformat.write(read_notebook(path), notebook)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--inplace",
+                f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}",
+                str(notebook),
+            ],
+            cwd=path.parent,
+            env=kernel_env(log),
+            check=True,
+        )
+
+
+if __name__ == "__main__":
+    route, chapter = sys.argv[1], Path(sys.argv[2]).resolve()
+    runners = {"nbclient": via_nbclient, "nbconvert": via_nbconvert}
+    if route not in runners or not chapter.is_file():
+        raise SystemExit(__doc__)
+    with tempfile.TemporaryDirectory() as tmp:
+        runners[route](chapter, Path(tmp) / "network.log")
