@@ -16,7 +16,8 @@ import nbformat
 
 import f2p
 
-WHEEL = f"{f2p.__distribution__.replace('-', '_')}-{f2p.__version__}-py3-none-any.whl"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
+from f2p_book import WHEEL  # noqa: E402  (the wheel the site serves)
 
 
 def requirement() -> str:

@@ -74,6 +74,21 @@ def kernel_env(network_log: Path) -> dict[str, str]:
     return env
 
 
+def nbconvert_command(python: str | Path, notebook: str | Path, timeout: int) -> list[str]:
+    """A reader's way to execute ``notebook`` in place: ``python -m nbconvert --execute``."""
+    return [
+        str(python),
+        "-m",
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--inplace",
+        f"--ExecutePreprocessor.timeout={timeout}",
+        str(notebook),
+    ]
+
+
 class CellTimeout(RuntimeError):
     """A cell ran (or its reply was awaited) past the per-cell limit."""
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import f2p
-from notebooks import ROOT  # also puts book/_ext on the path
+from notebooks import ROOT, nbconvert_command  # also puts book/_ext on the path
 
 import f2p_book  # isort: skip
 
@@ -31,13 +31,9 @@ CHAPTER = "chapters/00_getting_started/getting_started"
 PYPROJECT = (ROOT / "pyproject.toml").read_text()
 
 
-def build_wheel(folder: Path) -> Path:
-    return f2p_book.build_wheel(folder)
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+    return f2p_book.build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def setup_cell_code() -> str:
@@ -184,17 +180,7 @@ def run_as_a_reader(tmp_path: Path, notebook: nbformat.NotebookNode) -> subproce
         MPLBACKEND="module://matplotlib_inline.backend_inline",
     )
     return subprocess.run(
-        [
-            python,
-            "-m",
-            "nbconvert",
-            "--to",
-            "notebook",
-            "--execute",
-            "--inplace",
-            "--ExecutePreprocessor.timeout=600",
-            "chapter.ipynb",
-        ],
+        nbconvert_command(python, "chapter.ipynb", timeout=600),
         cwd=folder,
         env=env,
         capture_output=True,

@@ -159,10 +159,15 @@ class DownloadsDirective(SphinxDirective):
         return [nodes.raw("", html, format="html")]
 
 
+def executed_path(app: Sphinx, docname: str) -> Path:
+    """Where MyST-NB writes the notebook of ``docname`` (without outputs in ``cache`` mode)."""
+    return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+
+
 def executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode | None:
     """The notebook of ``docname`` as the page shows it: MyST-NB writes it without outputs in
     ``cache`` mode, so they are merged back from the execution cache."""
-    path = Path(app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+    path = executed_path(app, docname)
     if not path.is_file():
         return None
     notebook = nbformat.read(path, as_version=4)
@@ -182,10 +187,7 @@ def offer_downloads(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
     """List the page's ``.ipynb`` in the download menu (written at the end of the build)."""
-    if (
-        doctree is not None
-        and (Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb").is_file()
-    ):
+    if doctree is not None and executed_path(app, pagename).is_file():
         context["ipynb_source"] = f"{pagename}.ipynb"
 
 

@@ -22,7 +22,13 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from notebooks import CELL_TIMEOUT_S, execute, kernel_env, read_notebook  # noqa: E402
+from notebooks import (  # noqa: E402
+    CELL_TIMEOUT_S,
+    execute,
+    kernel_env,
+    nbconvert_command,
+    read_notebook,
+)
 
 
 def describe(msg: dict) -> str:
@@ -42,17 +48,7 @@ def via_nbconvert(path: Path, log: Path) -> None:
         notebook = Path(folder) / f"{path.stem}.ipynb"
         nbformat.write(read_notebook(path), notebook)
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nbconvert",
-                "--to",
-                "notebook",
-                "--execute",
-                "--inplace",
-                f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}",
-                str(notebook),
-            ],
+            nbconvert_command(sys.executable, notebook, CELL_TIMEOUT_S),
             cwd=path.parent,
             env=kernel_env(log),
             check=True,
