@@ -3,7 +3,9 @@ irrelevant actions, over seeds; and their streaming latency per chunk, in one ru
 
 Every detector reads the same chunk features (a frozen TSN encoder per seed) and trains with the
 same budget (:class:`f2p.oad.experiment.Budget`); per-frame mAP (THUMOS'14 protocol) and mcAP
-(TVSeries protocol) are reported as mean ± std over seeds. Latency: milliseconds to score one new
+(TVSeries protocol) are reported as mean ± std over seeds. GRU, LSTM and TRN, which label every
+step of the window, are also trained on the current chunk's label alone
+(:data:`f2p.oad.experiment.EQUAL_SUPERVISION`), the supervision IDN and OadTR get. Latency: milliseconds to score one new
 chunk (batch 1, one torch thread), in two forms: windowed (recompute the last ``window`` chunks,
 the only form for IDN, whose every step reads the current chunk, and for OadTR) and, for the
 recurrent detectors (GRU, LSTM, TRN), stateful (one step on the new chunk, the state carried
@@ -80,7 +82,8 @@ def main() -> None:
     scores: dict[tuple[str, str, str], list[float]] = {}
     for setting, distractors in experiment.SETTINGS.items():
         for seed in args.seeds:
-            runs, _ = experiment.run(seed, distractors, budget, progress=False)
+            names = experiment.DETECTORS + experiment.EQUAL_SUPERVISION
+            runs, _ = experiment.run(seed, distractors, budget, names, progress=False)
             for name, run in runs.items():
                 for metric in ("map", "mcap"):
                     value = getattr(run.evaluation, metric)

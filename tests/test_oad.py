@@ -286,3 +286,37 @@ def test_oadtr_decoder_queries_attend_causally_to_each_other():
         after = model.anticipate(x)
     torch.testing.assert_close(after[:, :2], before[:, :2])
     assert not torch.allclose(after[:, 2:], before[:, 2:])
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm", "trn"])
+def test_current_label_only_supervises_the_last_step_alone(name):
+    """With ``every_step=False`` the loss reads the current chunk's labels only (present, and for
+    TRN its anticipations): changing any earlier label leaves it unchanged, and it equals the
+    explicit cross-entropy at the last step. The default sequence labeller reads them all."""
+    future = 2
+    make = {
+        "gru": lambda every: models.RNNDetector(D, K, 8, every_step=every),
+        "lstm": lambda every: models.RNNDetector(D, K, 8, kind="lstm", every_step=every),
+        "trn": lambda every: models.TRN(D, K, 8, future=future, every_step=every),
+    }[name]
+    torch.manual_seed(0)
+    every, current = make(True), make(False)
+    current.load_state_dict(every.state_dict())
+    x, lengths = torch.randn(4, T, D), torch.full((4,), T)
+    y = torch.randint(K, (4, T + future))
+    relabelled = y.clone()
+    relabelled[:, : T - 1] = (y[:, : T - 1] + 1) % K
+    def loss(model, labels) -> float:
+        return model.loss(x, labels, lengths).item()
+
+    assert loss(current, y) == pytest.approx(loss(current, relabelled))
+    assert loss(every, y) != pytest.approx(loss(every, relabelled))
+    if name == "trn":
+        present, anticipated = current.run(x, lengths)
+        expected = torch.nn.functional.cross_entropy(present[:, -1], y[:, T - 1])
+        expected += torch.nn.functional.cross_entropy(
+            anticipated[:, -1].flatten(0, 1), y[:, T : T + future].flatten()
+        )
+    else:
+        expected = torch.nn.functional.cross_entropy(current(x, lengths), y[:, T - 1])
+    assert loss(current, y) == pytest.approx(expected.item(), rel=1e-6)

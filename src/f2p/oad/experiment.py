@@ -17,6 +17,10 @@ from f2p.oad import data, models, train
 DETECTORS = ("chunk only", "GRU", "LSTM", "TRN", "IDN", "OadTR", "OadTR w/o task token",
              "OadTR w/o decoder")  # fmt: skip
 SETTINGS = {"no distractors": False, "with distractors": True}
+CURRENT_LABEL_ONLY = ("GRU", "LSTM", "TRN")
+"""The sequence labellers that the benchmark also trains on the current chunk's label alone, the
+supervision IDN and OadTR get (named e.g. ``"GRU, current label only"``)."""
+EQUAL_SUPERVISION = tuple(f"{name}, current label only" for name in CURRENT_LABEL_ONLY)
 
 
 @dataclass(frozen=True)
@@ -34,13 +38,15 @@ class Budget:
 
 
 def build(name: str, dim: int, budget: Budget) -> nn.Module:
-    """A fresh detector called ``name`` (one of :data:`DETECTORS`)."""
+    """A fresh detector called ``name`` (one of :data:`DETECTORS` or :data:`EQUAL_SUPERVISION`)."""
     k, window, future = len(data.CLASSES), budget.window, budget.future
+    every_step = name not in EQUAL_SUPERVISION
+    base = name if every_step else name.split(",")[0]
     factories: dict[str, Callable[[], nn.Module]] = {
         "chunk only": lambda: models.ChunkClassifier(dim, k),
-        "GRU": lambda: models.RNNDetector(dim, k, kind="gru"),
-        "LSTM": lambda: models.RNNDetector(dim, k, kind="lstm"),
-        "TRN": lambda: models.TRN(dim, k, future=future),
+        "GRU": lambda: models.RNNDetector(dim, k, kind="gru", every_step=every_step),
+        "LSTM": lambda: models.RNNDetector(dim, k, kind="lstm", every_step=every_step),
+        "TRN": lambda: models.TRN(dim, k, future=future, every_step=every_step),
         "IDN": lambda: models.IDN(dim, k),
         "OadTR": lambda: models.OadTR(dim, k, window, future=future),
         "OadTR w/o task token": lambda: models.OadTR(
@@ -48,9 +54,11 @@ def build(name: str, dim: int, budget: Budget) -> nn.Module:
         ),  # fmt: skip
         "OadTR w/o decoder": lambda: models.OadTR(dim, k, window, decoder=False),
     }
-    if name not in factories:
-        raise ValueError(f"unknown detector {name!r}; expected one of {DETECTORS}")
-    return factories[name]()
+    if base not in factories:
+        raise ValueError(
+            f"unknown detector {name!r}; expected one of {DETECTORS + EQUAL_SUPERVISION}"
+        )
+    return factories[base]()
 
 
 @functools.lru_cache(maxsize=4)

@@ -7,7 +7,8 @@ class 0 being background. ``loss(x, y, lengths)`` is the training loss of the mo
 :class:`f2p.oad.data.Windows`).
 
 - :class:`ChunkClassifier`: the current chunk alone (no temporal context), a floor.
-- :class:`RNNDetector`: GRU or LSTM over the window, a label per step.
+- :class:`RNNDetector`: GRU or LSTM over the window, a label per step (or, to match the
+  supervision of IDN and OadTR, the current chunk's label only: ``every_step=False``).
 - :class:`TRN`: Temporal Recurrent Network (Xu et al., ICCV 2019): at every step a decoder
   anticipates the next actions and the spatiotemporal accumulator (STA) fuses their embedding
   with the next input.
@@ -70,15 +71,28 @@ class ChunkClassifier(nn.Module):
         return _ce(self(x, lengths), y[:, x.shape[1] - 1])
 
 
-class RNNDetector(nn.Module):
-    """A GRU or LSTM over the window with a classifier on every hidden state; trained to label
-    every step (sequence labelling), scored at the last one."""
+def _steps_to_supervise(scores: torch.Tensor, every_step: bool) -> torch.Tensor:
+    """All steps of per-step outputs (B, T, ...), or only the last (current) one as (B, 1, ...)."""
+    return scores if every_step else scores[:, -1:]
 
-    def __init__(self, dim: int, classes: int, hidden: int = 64, kind: str = "gru") -> None:
+
+class RNNDetector(nn.Module):
+    """A GRU or LSTM over the window with a classifier on every hidden state, scored at the last
+    one. Trained to label every step (sequence labelling, T labels a window), or with
+    ``every_step=False`` the current chunk only, the supervision IDN and OadTR get."""
+
+    def __init__(
+        self,
+        dim: int,
+        classes: int,
+        hidden: int = 64,
+        kind: str = "gru",
+        every_step: bool = True,
+    ) -> None:
         super().__init__()
         if kind not in ("gru", "lstm"):
             raise ValueError(f"kind must be 'gru' or 'lstm', got {kind!r}")
-        self.dim = dim
+        self.dim, self.every_step = dim, every_step
         self.rnn = (nn.GRU if kind == "gru" else nn.LSTM)(dim, hidden, batch_first=True)
         self.fc = nn.Linear(hidden, classes)
 
@@ -97,7 +111,11 @@ class RNNDetector(nn.Module):
         return self.fc(out[:, 0]), state
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return _ce(self.step_scores(x, lengths), y[:, : x.shape[1]])
+        labels = y[:, : x.shape[1]]
+        return _ce(
+            _steps_to_supervise(self.step_scores(x, lengths), self.every_step),
+            _steps_to_supervise(labels, self.every_step),
+        )
 
 
 class TRN(nn.Module):
@@ -110,19 +128,27 @@ class TRN(nn.Module):
             u_i = ReLU(E p~_t^i)                 (the anticipated scores, next decoder input)
         f_t = mean_i ReLU(F d_i)                 (future context: the decoder's hidden states)
 
-    The classifier W is shared by the present and the anticipated steps. Loss (summed over the
-    window): CE(p_t, y_t) + alpha * sum_i CE(p~_t^i, y_{t+i}). As in TRN.pytorch (``step``: the
+    The classifier W is shared by the present and the anticipated steps. Loss (averaged over the
+    window's steps, or with ``every_step=False`` taken at the current step only):
+    CE(p_t, y_t) + alpha * mean_i CE(p~_t^i, y_{t+i}). As in TRN.pytorch (``step``: the
     decoder input is ``fusion_linear(dec_score)``, the future input the mean of
     ``future_linear(dec_hidden)`` over the decoder steps).
     """
 
     def __init__(
-        self, dim: int, classes: int, hidden: int = 64, future: int = 4, alpha: float = 1.0
+        self,
+        dim: int,
+        classes: int,
+        hidden: int = 64,
+        future: int = 4,
+        alpha: float = 1.0,
+        every_step: bool = True,
     ) -> None:
         super().__init__()
         if future < 1:
             raise ValueError(f"TRN needs at least one decoder step, got future={future}")
         self.dim, self.future, self.alpha, self.context = dim, future, alpha, hidden
+        self.every_step = every_step
         self.sta = nn.LSTMCell(dim + hidden, hidden)
         self.decoder = nn.LSTMCell(hidden, hidden)
         self.init_h, self.init_c = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
@@ -174,7 +200,12 @@ class TRN(nn.Module):
         t = x.shape[1]
         _need_future(y, t, self.future)
         ahead = torch.arange(t)[:, None] + torch.arange(1, self.future + 1)  # (T, l_d)
-        return _ce(present, y[:, :t]) + self.alpha * _ce(anticipated, y[:, ahead])
+        every = self.every_step
+        return _ce(
+            _steps_to_supervise(present, every), _steps_to_supervise(y[:, :t], every)
+        ) + self.alpha * _ce(
+            _steps_to_supervise(anticipated, every), _steps_to_supervise(y[:, ahead], every)
+        )
 
 
 class IDUCell(nn.Module):
