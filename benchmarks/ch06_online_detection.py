@@ -5,8 +5,9 @@ Every detector reads the same chunk features (a frozen TSN encoder per seed) and
 same budget (:class:`f2p.oad.experiment.Budget`); per-frame mAP (THUMOS'14 protocol) and mcAP
 (TVSeries protocol) are reported as mean ± std over seeds. GRU, LSTM and TRN, which label every
 step of the window, are also trained on the current chunk's label alone
-(:data:`f2p.oad.experiment.EQUAL_SUPERVISION`), the supervision IDN and OadTR get. Latency: milliseconds to score one new
-chunk (batch 1, one torch thread), in two forms: windowed (recompute the last ``window`` chunks,
+(:data:`f2p.oad.experiment.EQUAL_SUPERVISION`), the supervision IDN and OadTR get.
+Latency: milliseconds to score one new chunk (batch 1, one torch thread), in two forms:
+windowed (recompute the last ``window`` chunks,
 the only form for IDN, whose every step reads the current chunk, and for OadTR) and, for the
 recurrent detectors (GRU, LSTM, TRN), stateful (one step on the new chunk, the state carried
 over), the form they would be deployed in.

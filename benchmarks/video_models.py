@@ -184,7 +184,7 @@ def main() -> None:
         f"{n_train} training clips, {epochs} epochs, {args.size} px"
         + (
             "; accuracy "
-            + (f"of {', '.join(args.retrain)} from this run, of the others " if args.retrain else "")
+            + (f"of {', '.join(args.retrain)} from this run, of the others " * bool(args.retrain))
             + "from earlier runs of this script; costs and throughput of all from this run"
             if args.retrain is not None
             else ""

@@ -306,6 +306,7 @@ def test_current_label_only_supervises_the_last_step_alone(name):
     y = torch.randint(K, (4, T + future))
     relabelled = y.clone()
     relabelled[:, : T - 1] = (y[:, : T - 1] + 1) % K
+
     def loss(model, labels) -> float:
         return model.loss(x, labels, lengths).item()
 
