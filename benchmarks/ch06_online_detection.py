@@ -6,11 +6,10 @@ same budget (:class:`f2p.oad.experiment.Budget`); per-frame mAP (THUMOS'14 proto
 (TVSeries protocol) are reported as mean ± std over seeds. GRU, LSTM and TRN, which label every
 step of the window, are also trained on the current chunk's label alone
 (:data:`f2p.oad.experiment.EQUAL_SUPERVISION`), the supervision IDN and OadTR get.
-Latency: milliseconds to score one new chunk (batch 1, one torch thread), in two forms:
-windowed (recompute the last ``window`` chunks,
-the only form for IDN, whose every step reads the current chunk, and for OadTR) and, for the
-recurrent detectors (GRU, LSTM, TRN), stateful (one step on the new chunk, the state carried
-over), the form they would be deployed in.
+Latency: milliseconds to score one new chunk (batch 1, one torch thread), in two forms: windowed
+(recompute the last ``window`` chunks, the only form for IDN, whose every step reads the current
+chunk, and for OadTR) and, for the recurrent detectors (GRU, LSTM, TRN), stateful (one step on
+the new chunk, the state carried over), the form they would be deployed in.
 Writes ``src/f2p/data/results/ch06_online_detection.json``.
 
     python benchmarks/ch06_online_detection.py
