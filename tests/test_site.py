@@ -179,3 +179,98 @@ def test_tex_check_fails_on_a_page_that_leaks_tex(browser, tmp_path):
         typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length")
         assert typeset >= 1 and leaked_tex(browser) == []
     assert any("\\gamma" in leak or "\\grad" in leak for leak in leaks), leaks
+
+
+# Every block that can be wider than the column (code, outputs, tables, math, admonitions and
+# proofs) must fit its container or scroll inside a box of its own. Figures are drawn for the
+# desktop column: there they must be shown at >= 90% of their drawn width; on a phone (the first
+# argument false) at >= 90% of their drawn width or of the column, whichever is smaller.
+LAYOUT_CHECK = """
+const desktop = arguments[0];
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+const inScrollBox = (el) => {
+  for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+    if (scrolls(a)) return true;
+  }
+  return false;
+};
+const describe = (el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ` +
+  `"${(el.textContent || el.getAttribute('alt') || '').trim().slice(0, 50)}"`;
+const column = article.clientWidth;
+const clipped = [], shrunk = [];
+const blocks = 'div.cell_input, div.cell_output, div.highlight, pre, table, div.math, ' +
+  'mjx-container[display="true"], div.admonition, div.proof, details';
+for (const el of article.querySelectorAll(blocks)) {
+  if (el.offsetParent === null) continue;  // hidden (a closed dropdown)
+  const box = el.parentElement.getBoundingClientRect(), r = el.getBoundingClientRect();
+  const sticksOut = r.right > box.right + 1 || r.left < box.left - 1;
+  const clipsInside = el.scrollWidth > el.clientWidth + 1 && !scrolls(el);
+  if ((sticksOut || clipsInside) && !inScrollBox(el))
+    clipped.push(`${describe(el)}: ${el.scrollWidth}px in ${Math.round(box.width)}px`);
+}
+for (const img of article.querySelectorAll('img')) {
+  if (img.offsetParent === null || img.naturalWidth < 50) continue;
+  const shown = img.getBoundingClientRect().width;
+  if (shown < 0.9 * (desktop ? img.naturalWidth : Math.min(img.naturalWidth, column)))
+    shrunk.push(`${describe(img)} ${img.currentSrc.split('/').pop()}: drawn ` +
+                `${img.naturalWidth}px, shown ${Math.round(shown)}px, column ${column}px`);
+}
+return {clipped, shrunk, page: document.documentElement.scrollWidth, window: window.innerWidth};
+"""
+
+
+def layout_problems(browser, url: str, width: int) -> list[str]:
+    """Clipped blocks, shrunk figures and sideways page scrolling of ``url`` at ``width`` px
+    (a phone, with a mobile layout, below 600 px; a desktop from 1000 px)."""
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    try:
+        load(browser, url)
+        found = browser.execute_script(LAYOUT_CHECK, width >= 1000)
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    problems = [f"clipped: {c}" for c in found["clipped"]]
+    problems += [f"shrunk: {s}" for s in found["shrunk"]]
+    if found["page"] > found["window"]:
+        problems.append(f"the page scrolls sideways: {found['page']}px in {found['window']}px")
+    return problems
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("page", site_pages() or PAGES)
+def test_nothing_is_clipped_and_figures_are_drawn_for_the_column(server, browser, page, width):
+    problems = layout_problems(browser, f"{server}/{page}", width)
+    assert not problems, f"{page} at {width}px:\n" + "\n".join(problems)
+
+
+def test_layout_check_catches_clipped_code_a_wide_equation_and_a_shrunk_figure(browser, tmp_path):
+    """A hand-made page with a code block that cannot scroll, a display equation wider than the
+    column and a figure drawn at more than twice the column's width: all three are reported on a
+    desktop; on a phone the figure fills the column, which is allowed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(16, 2), dpi=100)
+    fig.savefig(tmp_path / "wide.png")
+    plt.close(fig)
+    (tmp_path / "index.html").write_text(
+        "<html><body><main><article class='bd-article' style='width:600px'>"
+        "<div class='cell_output'><pre style='overflow:hidden'>" + "x" * 400 + "</pre></div>"
+        "<div class='math' style='overflow:visible'><span style='display:inline-block;"
+        "width:900px'>wide equation</span></div>"
+        "<img src='wide.png' style='max-width:100%'>"
+        "</article></main></body></html>"
+    )
+    with serve(tmp_path) as origin:
+        problems = layout_problems(browser, f"{origin}/index.html", 1280)
+    assert any(p.startswith("clipped: pre") for p in problems), problems
+    assert any(p.startswith("clipped: div.math") for p in problems), problems
+    assert any(p.startswith("shrunk: img") for p in problems), problems
+    with serve(tmp_path) as origin:
+        problems = layout_problems(browser, f"{origin}/index.html", 390)
+    assert not any(p.startswith("shrunk") for p in problems), problems

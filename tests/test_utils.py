@@ -152,3 +152,17 @@ def test_show_source_fences_code_that_contains_backticks():
 def test_show_source_rejects_what_is_not_a_function_or_class(name):
     with pytest.raises(ValueError, match="show_source"):
         utils.show_source(name)
+
+
+def test_learning_curve_legends_name_the_seeds_and_figures_fit_the_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from f2p.rl.plots import learning_curves
+
+    one = [([0, 10], [1.0, 2.0])]
+    three = one * 3
+    ax = learning_curves({"A2C": one, "SB3": three})
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["A2C (1 seed)", "SB3 (mean of 3 seeds, min to max shaded)"]
+    assert ax.figure.get_figwidth() <= utils.FIGURE_WIDTH

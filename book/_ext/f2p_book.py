@@ -37,6 +37,7 @@ from sphinx.util.docutils import SphinxDirective
 
 import f2p
 from f2p import results
+from f2p_runtimes import RUNTIME_SLOT
 
 PROJECT = Path(f2p.__file__).resolve().parents[2]  # src/f2p/__init__.py: the wheel's sources
 DOWNLOADS = "downloads"
@@ -82,7 +83,7 @@ RUN_IT_YOURSELF = (
     'as a <a href="{root}_sources/{docname}.ipynb">notebook with outputs</a> and open it in '
     "Jupyter or Colab; its first cell installs the course package (or run "
     '<code>pip install {requirement}</code> first; <a href="{root}{downloads}/{wheel}">wheel</a>, '
-    '<a href="{root}{downloads}/{archive}">all chapters</a>).</p>\n'
+    '<a href="{root}{downloads}/{archive}">all chapters</a>).<br>' + RUNTIME_SLOT + "</p>\n"
 )
 
 

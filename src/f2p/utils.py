@@ -169,6 +169,10 @@ class Timer:
         self.stop()
 
 
+FIGURE_WIDTH = 6.7
+"""Inches: the widest figure the site shows unshrunk (its content column is 676 px wide at
+1280 px, and figures are drawn at 100 dpi), so 10-point text stays at 10 px or more."""
+
 PLOT_STYLE = {
     "figure.facecolor": "white",  # figures stay readable on a dark-mode page
     "savefig.facecolor": "white",
@@ -177,7 +181,7 @@ PLOT_STYLE = {
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "figure.figsize": (6.4, 3.6),
+    "figure.figsize": (FIGURE_WIDTH, 3.6),
     "figure.dpi": 100,
     "font.size": 10,
 }

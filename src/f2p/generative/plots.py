@@ -33,7 +33,7 @@ def show_images(
 
 def training_curves(histories: dict[str, object], ax=None) -> plt.Axes:
     """Validation (solid) and training (dashed) NLL per epoch, one colour per model."""
-    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    ax = ax or plt.subplots(figsize=(6.7, 4))[1]
     for i, (name, h) in enumerate(histories.items()):
         color = f"C{i}"
         ax.plot(h.valid_nll, color=color, label=f"{name} (valid)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from f2p.utils import FIGURE_WIDTH
+
 
 def learning_curves(
     curves: dict[str, list[tuple[list[int], list[float]]]],
@@ -12,11 +14,12 @@ def learning_curves(
     ylabel: str = "evaluation return",
 ) -> plt.Axes:
     """``curves[label]`` holds one (steps, values) pair per seed, all with the same steps."""
-    ax = ax or plt.subplots(figsize=(6.5, 3.8))[1]
+    ax = ax or plt.subplots(figsize=(FIGURE_WIDTH, 3.8))[1]
     for i, (label, runs) in enumerate(curves.items()):
         steps = np.asarray(runs[0][0])
         values = np.array([v for _, v in runs])
-        ax.plot(steps, values.mean(0), color=f"C{i}", label=f"{label} (mean of {len(runs)})")
+        seeds = "1 seed" if len(runs) == 1 else f"mean of {len(runs)} seeds, min to max shaded"
+        ax.plot(steps, values.mean(0), color=f"C{i}", label=f"{label} ({seeds})")
         ax.fill_between(steps, values.min(0), values.max(0), color=f"C{i}", alpha=0.2)
     ax.set(xlabel="environment steps", ylabel=ylabel)
     ax.legend(fontsize=8)
