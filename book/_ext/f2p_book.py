@@ -32,12 +32,12 @@ from urllib.parse import quote
 import nbformat
 from docutils import nodes
 from docutils.statemachine import StringList
+from f2p_runtimes import RUNTIME_SLOT
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 import f2p
 from f2p import results
-from f2p_runtimes import RUNTIME_SLOT
 
 PROJECT = Path(f2p.__file__).resolve().parents[2]  # src/f2p/__init__.py: the wheel's sources
 DOWNLOADS = "downloads"

@@ -120,9 +120,7 @@ class ExecutionTable(SphinxPostTransform):
                 {"cache": "execution cache"}.get(data.get("method"), str(data.get("method"))),
                 ran.strftime("%Y-%m-%d %H:%M") if ran else "",
             )
-        machine = nodes.paragraph(
-            text=f"Built on: {build_machine()}; profile: {build_profile()}."
-        )
+        machine = nodes.paragraph(text=f"Built on: {build_machine()}; profile: {build_profile()}.")
         return [machine, table]
 
 
