@@ -73,13 +73,55 @@ def test_markdown_has_a_table_per_benchmark_with_reference_columns_only_when_giv
         rows=[{"quantity": "a", "ours": 1}, {"quantity": "b", "ours": 2.5, "reference": 3.0}]
     )
     without = good(chapter="09", benchmark="DDPG", rows=[{"quantity": "return", "ours": -150.0}])
-    blocks = results.to_markdown([with_paper, without]).split("\n\n")
-    assert blocks[0].startswith("**Chapter 07 · NADE** (full profile, cpu;")
-    assert blocks[1].splitlines()[0] == "| quantity | ours | reference | source |"
-    assert blocks[1].splitlines()[2:] == ["| a | 1 | – | – |", "| b | 2.5 | 3 | – |"]
-    assert blocks[3].splitlines()[0] == "| quantity | ours |"
-    assert blocks[3].splitlines()[2] == "| return | -150 |"
+    provenance = {("07", "NADE"): "committed in abc1234 on 2026-12-01"}
+    blocks = results.to_markdown([with_paper, without], provenance=provenance).split("\n\n")
+    assert blocks[0] == "**Chapter 07 · NADE**"
+    assert blocks[1] == (
+        "*`python benchmarks/ch07_nade.py`; full profile; cpu, committed in abc1234 on 2026-12-01.*"
+    )
+    assert blocks[2].splitlines()[0] == "| quantity | ours | reference | source |"
+    assert blocks[2].splitlines()[2:] == ["| a | 1 | – | – |", "| b | 2.5 | 3 | – |"]
+    assert blocks[5].splitlines()[0] == "| quantity | ours |"
+    assert blocks[5].splitlines()[2] == "| return | -150 |"
     json.dumps(with_paper)  # the schema is plain JSON
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(23669248, "23.7 M"), (10226, "10.2 k"), (7872.88, "7,873"), (0.02346, "0.0235"),
+     (120000.0, "120 k"), (5, "5"), (-123.542, "-124"), (0.5, "0.5"), (None, "–")],
+)  # fmt: skip
+def test_numbers_are_formatted_for_reading(value, text):
+    assert results.format_number(value) == text
+    digits = [c for c in text if c.isdigit()]
+    assert len("".join(digits).lstrip("0")) <= 4
+
+
+def test_per_method_rows_become_one_row_per_method_with_mean_std_and_the_papers_figure():
+    rows = [
+        {"quantity": "TSN: accuracy (mean)", "ours": 0.8642},
+        {"quantity": "TSN: accuracy (std)", "ours": 0.0551},
+        {"quantity": "TSN: parameters", "ours": 10226},
+        {"quantity": "TSM: accuracy (mean)", "ours": 1.0},
+        {"quantity": "TSM: accuracy (std)", "ours": 0.0},
+        {"quantity": "TSM: parameters", "ours": 10226},
+        {"quantity": "TSM / TSN speed", "ours": 0.92},
+    ]
+    page = results.to_markdown([good(chapter="03", benchmark="video", rows=rows)])
+    table = [line for line in page.splitlines() if line.startswith("|")]
+    assert table[0] == "| method | accuracy | parameters | paper (measure; setting) |"
+    assert table[2].startswith("| TSN | 0.864 ± 0.055 | 10.2 k | 19.7 (Something-Something V1")
+    assert table[3].startswith("| TSM | 1.00 ± 0.00 | 10.2 k | 45.6 (")
+    assert "Also measured: TSM / TSN speed: 0.92." in page
+
+
+def test_optional_machine_and_date_are_validated_and_shown():
+    result = good(machine="a CPU, 2 cores", recorded="2026-12-01")
+    assert "cpu, a CPU, 2 cores, 2026-12-01" in results.to_markdown([results.validate(result)])
+    with pytest.raises(ValueError, match="'machine' should be a str"):
+        results.validate(good(machine=2))
+    with pytest.raises(ValueError, match="unknown fields"):
+        results.validate(good(when="today"))
 
 
 def test_write_benchmark_adds_the_standard_header(tmp_path, capsys):
@@ -88,6 +130,7 @@ def test_write_benchmark_adds_the_standard_header(tmp_path, capsys):
     (loaded,) = results.load(tmp_path)
     assert loaded["command"] == "python benchmarks/ch03_x.py" and loaded["rows"] == rows
     assert (loaded["chapter"], loaded["profile"]) == ("03", "full")
+    assert loaded["machine"] and loaded["recorded"]  # where and when it ran
     assert "wrote" in capsys.readouterr().out
     with pytest.raises(ValueError):
         results.write_benchmark(tmp_path / "c.json", "03", "bad", "x.py", [{"ours": 1}])
@@ -118,7 +161,7 @@ def test_the_results_page_lists_runnable_pending_benchmarks():
 def test_censored_figures_render_as_lower_bounds_and_are_validated():
     row = {"quantity": "steps to target", "ours": 100000, "reference": 5.0, "censored": ["ours"]}
     page = results.to_markdown([good(rows=[row])])
-    assert "| steps to target | > 100000 | 5 | – |" in page
+    assert "| steps to target | > 100 k | 5 | – |" in page
     for bad in (["theirs"], ["reference", "median"]):
         with pytest.raises(ValueError, match="censored"):
             results.validate(good(rows=[{**row, "censored": bad}]))

@@ -274,3 +274,22 @@ def test_layout_check_catches_clipped_code_a_wide_equation_and_a_shrunk_figure(b
     with serve(tmp_path) as origin:
         problems = layout_problems(browser, f"{origin}/index.html", 390)
     assert not any(p.startswith("shrunk") for p in problems), problems
+
+
+def test_results_page_has_a_readable_table_per_chapter_with_the_papers_beside_ours():
+    from bs4 import BeautifulSoup
+
+    import f2p
+
+    page = BeautifulSoup((HTML / "book" / "results.html").read_text(), "html.parser")
+    article = page.select_one("article")
+    tables = article.find_all("table")
+    chapters = {r["chapter"] for r in f2p.results.load()}
+    assert len(tables) == len(chapters), "one table per chapter with results"
+    quoting = {chapter for chapter in chapters if f2p.papers.reported(chapter)}
+    with_paper = sum("paper" in t.find("tr").get_text() for t in tables)
+    assert with_paper == len(quoting)
+    for cell in article.find_all("td"):
+        for number in re.findall(r"\d[\d,]*\.?\d*", cell.get_text()):
+            digits = number.replace(",", "").replace(".", "").lstrip("0")
+            assert len(digits) <= 4, f"{number!r} in {cell.get_text()!r}"

@@ -190,3 +190,34 @@ def test_non_local_attention_is_order_blind_but_non_local_i3d_is_not():
         model = models.NonLocal(10, widths=(8, 16, 16)).eval()
         clips = torch.rand(2, 8, 3, 24, 24)
         assert not torch.allclose(model(clips), model(clips.flip(1)), atol=1e-5)
+
+
+def test_non_local_block_is_the_papers_formula_with_keys_and_values_pooled_2x2_in_space():
+    """Explicit loops over query and key positions: keys and values are phi(x) and g(x) max-pooled
+    over 2x2 spatial windows (odd sizes keep their last row), queries every position."""
+    torch.manual_seed(0)
+    block = models.NonLocalBlock(4).eval()
+    torch.nn.init.normal_(block.z.weight)
+    x = torch.randn(1, 4, 2, 3, 5, dtype=torch.float64)
+    block = block.double()
+    with torch.no_grad():
+        theta, phi, g = block.theta(x)[0], block.phi(x)[0], block.g(x)[0]
+        keys, values = [], []
+        for s in range(2):
+            for i in range(0, 3, 2):
+                for j in range(0, 5, 2):
+                    keys.append(phi[:, s, i : i + 2, j : j + 2].amax(dim=(1, 2)))
+                    values.append(g[:, s, i : i + 2, j : j + 2].amax(dim=(1, 2)))
+        keys, values = torch.stack(keys), torch.stack(values)  # (2*2*3, inner)
+        expected = torch.empty_like(x[0])
+        for s in range(2):
+            for i in range(3):
+                for j in range(5):
+                    weights = torch.softmax(keys @ theta[:, s, i, j], 0)
+                    y = weights @ values
+                    expected[:, s, i, j] = x[0, :, s, i, j] + block.z.weight[:, :, 0, 0, 0] @ y
+                    expected[:, s, i, j] += block.z.bias
+        torch.testing.assert_close(block(x)[0], expected)
+        everywhere = models.NonLocalBlock(4, subsample=False).double().eval()
+        everywhere.load_state_dict(block.state_dict())
+        assert not torch.allclose(everywhere(x), block(x))

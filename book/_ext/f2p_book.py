@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -131,12 +132,28 @@ class ResultsDirective(SphinxDirective):
             self.env.note_dependency(str(path))
         try:
             expected = [results.Expected.parse(line) for line in self.content if line.strip()]
-            table = results.to_markdown(results.load(), expected)
+            table = results.to_markdown(results.load(), expected, committed_in())
         except ValueError as err:
             raise self.error(str(err)) from err
         container = nodes.container()
         self.state.nested_parse(StringList(table.splitlines()), self.content_offset, container)
         return container.children
+
+
+def committed_in() -> dict[tuple[str, str], str]:
+    """``(chapter, benchmark)`` of each results file -> "committed in abc1234 on 2026-12-01" (its
+    last commit), where the sources are a git checkout."""
+    found = {}
+    for path in sorted(results.RESULTS_DIR.glob("*.json")):
+        log = subprocess.run(
+            ["git", "log", "-1", "--format=%h %cs", "--", str(path)],
+            cwd=PROJECT, capture_output=True, text=True,
+        )  # fmt: skip
+        if log.returncode == 0 and log.stdout.strip():
+            commit, date = log.stdout.split()
+            result = json.loads(path.read_text())
+            found[result["chapter"], result["benchmark"]] = f"committed in {commit} on {date}"
+    return found
 
 
 class DownloadsDirective(SphinxDirective):

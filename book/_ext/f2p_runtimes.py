@@ -11,11 +11,7 @@
 from __future__ import annotations
 
 import datetime
-import os
-import platform
-import re
 from functools import cache
-from pathlib import Path
 
 from docutils import nodes
 from myst_nb.ext.execution_tables import ExecutionStatsNode
@@ -29,16 +25,9 @@ NOT_MEASURED_ON_GPU = "On a GPU (full profile): not measured yet."
 
 @cache
 def build_machine() -> str:
-    """The machine this build runs on, in words: CPU model, cores, GPU."""
-    import torch
+    import f2p
 
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), flags=re.MULTILINE)
-        model = found.group(1).strip() if found else ""
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{model or platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
+    return f2p.utils.machine()
 
 
 @cache
@@ -61,19 +50,46 @@ def runtime_sentence(runtime: float | None) -> str:
     )
 
 
+def runtime_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{f2p-runtime}`chapters/02_tsn/tsn```: that page's run time in this build (e.g. in the
+    intro's chapter map), filled in by :class:`ChapterRunTime`."""
+    return [nodes.inline(rawtext, text.strip(), classes=["f2p-runtime-of"])], []
+
+
+def _runtime(env, docname: str) -> float | None:
+    return (NbMetadataCollector.get_exec_data(env, docname) or {}).get("runtime")
+
+
 class ChapterRunTime(SphinxPostTransform):
-    """Fill the chapter header's run-time slot from this page's execution data."""
+    """Fill the chapter header's run-time slot, and any ``f2p-runtime-of`` span, from the
+    execution data of the pages they name."""
 
     default_priority = 8
 
     def run(self, **kwargs: object) -> None:
-        data = NbMetadataCollector.get_exec_data(self.env, self.env.docname) or {}
-        sentence = f'<span class="f2p-runtime">⏱ {runtime_sentence(data.get("runtime"))}</span>'
-        for raw in self.document.findall(nodes.raw):
+        sentence = runtime_sentence(_runtime(self.env, self.env.docname))
+        for raw in list(self.document.findall(nodes.raw)):
             if RUNTIME_SLOT in raw.astext():
-                raw.replace_self(
-                    nodes.raw("", raw.astext().replace(RUNTIME_SLOT, sentence), format="html")
+                html = raw.astext().replace(
+                    RUNTIME_SLOT, f'<span class="f2p-runtime">⏱ {sentence}</span>'
                 )
+                raw.replace_self(nodes.raw("", html, format="html"))
+        for slot in list(self.document.findall(nodes.inline)):
+            if "f2p-runtime-of" in slot["classes"]:
+                slot.replace_self(nodes.Text(self.short(slot.astext())))
+
+    def short(self, docname: str) -> str:
+        runtime = _runtime(self.env, docname)
+        if docname not in self.env.found_docs:
+            raise ValueError(f"f2p-runtime-of names {docname!r}, which is not a page")
+        return "–" if runtime is None else f"{runtime:.0f} s"
+
+
+def pages_showing_runtimes(app: Sphinx, env) -> list[str]:
+    """Re-write the pages that show other pages' run times when any notebook ran again."""
+    if not NbMetadataCollector.new_exec_data(env):
+        return []
+    return [d for d in env.found_docs if d in ("book/intro",)]
 
 
 def _row(*cells: nodes.Node | str) -> nodes.row:
@@ -125,6 +141,8 @@ class ExecutionTable(SphinxPostTransform):
 
 
 def setup(app: Sphinx) -> dict[str, object]:
+    app.add_role("f2p-runtime", runtime_role)
     app.add_post_transform(ChapterRunTime)
     app.add_post_transform(ExecutionTable)
+    app.connect("env-updated", pages_showing_runtimes)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,8 +18,11 @@ reached a target within the budget (shown as "> value"); everything else is requ
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,7 @@ FIELDS: dict[str, type] = {
     "device": str,
     "rows": list,
 }
+OPTIONAL_FIELDS: dict[str, type] = {"machine": str, "recorded": str}
 ROW_FIELDS: dict[str, tuple[type, ...]] = {"quantity": (str,), "ours": (int, float)}
 OPTIONAL_ROW_FIELDS: dict[str, tuple[type, ...]] = {
     "reference": (int, float),
@@ -55,6 +59,12 @@ def validate(result: Any, where: str = "result") -> dict[str, Any]:
             raise ValueError(
                 f"{where}: field {key!r} should be a {kind.__name__}, got {result[key]!r:.60}"
             )
+    for key, kind in OPTIONAL_FIELDS.items():
+        if key in result and not isinstance(result[key], kind):
+            raise ValueError(f"{where}: field {key!r} should be a {kind.__name__}")
+    unknown = set(result) - set(FIELDS) - set(OPTIONAL_FIELDS)
+    if unknown:
+        raise ValueError(f"{where}: unknown fields {sorted(unknown)}")
     if not result["rows"]:
         raise ValueError(f"{where}: 'rows' is empty; a benchmark reports at least one quantity")
     for i, row in enumerate(result["rows"]):
@@ -107,14 +117,18 @@ def write_benchmark(
     profile: str = "full",
     device: str = "cpu, 1 torch thread",
 ) -> Path:
-    """Write a benchmark script's results with the usual header (:func:`write`); ``script`` is
-    the file under ``benchmarks/`` that reproduces them."""
+    """Write a benchmark script's results with the usual header (:func:`write`): ``script`` is
+    the file under ``benchmarks/`` that reproduces them; the machine and the date are recorded."""
+    from f2p.utils import machine
+
     result = {
         "chapter": chapter,
         "benchmark": benchmark,
         "command": f"python benchmarks/{script}",
         "profile": profile,
         "device": device,
+        "machine": machine(),
+        "recorded": datetime.date.today().isoformat(),
         "rows": rows,
     }
     written = write(path, result)
@@ -141,11 +155,118 @@ def load(folder: str | Path = RESULTS_DIR, chapter: str | None = None) -> list[d
     return sorted(results, key=lambda r: (r["chapter"], r["benchmark"]))
 
 
-def _fmt(value: float | int | None, lower_bound: bool = False) -> str:
+def format_number(value: float | int | None, lower_bound: bool = False) -> str:
+    """A figure for reading: at most 4 significant digits; 10,000 and up in k or M
+    (``23669248`` -> ``23.7 M``), thousands separated (``7,873``); ``> x`` for a lower bound."""
     if value is None:
         return "–"
-    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    magnitude = abs(value)
+    if magnitude >= 1e6:
+        text = f"{value / 1e6:.3g} M"
+    elif magnitude >= 1e4:
+        text = f"{value / 1e3:.3g} k"
+    elif magnitude >= 1000 or float(value).is_integer():
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}"
     return f"> {text}" if lower_bound else text
+
+
+def mean_pm_std(mean: float, std: float) -> str:
+    """``0.864 ± 0.055``: the std to the mean's last decimal (3 significant digits)."""
+    if mean == 0 or abs(mean) >= 1000:
+        return f"{format_number(mean)} ± {format_number(std)}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(mean))))
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
+_PER_METHOD = re.compile(r"^(?P<method>[^:]+): (?P<metric>.+?)(?: \((?P<stat>mean|std)\))?$")
+
+
+def _method_table(rows: list[dict[str, Any]]) -> tuple[dict, list[str], list[dict]] | None:
+    """Rows named ``method: metric [(mean|std)]`` as {method: {metric: cell}} and the metrics in
+    order, plus the rows that do not follow the pattern; None when fewer than two methods share a
+    metric or a row carries a reference (those files are read quantity by quantity)."""
+    if any("reference" in row for row in rows):
+        return None
+    cells: dict[str, dict[str, dict[str, float]]] = {}
+    metrics: list[str] = []
+    other = []
+    for row in rows:
+        match = _PER_METHOD.match(row["quantity"])
+        if match is None:
+            other.append(row)
+            continue
+        method, metric = match["method"], match["metric"]
+        cells.setdefault(method, {}).setdefault(metric, {})[match["stat"] or "value"] = row["ours"]
+        if metric not in metrics:
+            metrics.append(metric)
+    shared = any(sum(metric in figures for figures in cells.values()) > 1 for metric in metrics)
+    if len(cells) < 2 or not shared:
+        return None
+    return cells, metrics, other
+
+
+def _cell(figures: dict[str, float] | None) -> str:
+    if not figures:
+        return "–"
+    if "mean" in figures and "std" in figures:
+        return mean_pm_std(figures["mean"], figures["std"])
+    return format_number(next(iter(figures.values())))
+
+
+def _quantity_table(rows: list[dict[str, Any]]) -> list[str]:
+    with_reference = any("reference" in row for row in rows)
+    header = ["quantity", "ours"] + (["reference", "source"] if with_reference else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        censored = row.get("censored", [])
+        cells = [row["quantity"], format_number(row["ours"], "ours" in censored)]
+        if with_reference:
+            reference = format_number(row.get("reference"), "reference" in censored)
+            cells += [reference, row.get("reference_source", "–")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _papers_cell(chapter: str, method: str) -> str:
+    from f2p import papers
+
+    quoted = [r for name, r in papers.reported(chapter).items() if name.split(",")[0] == method]
+    return "; ".join(f"{r.value:g} ({r.measure}; {r.setting})" for r in quoted) or "–"
+
+
+def benchmark_markdown(result: dict[str, Any], provenance: str = "") -> str:
+    """One benchmark for the results page: its title, how and where it ran, and a compact table.
+    Files whose rows are ``method: metric (mean|std)`` become one row per method with mean ± std
+    (and the papers' figures, :mod:`f2p.papers`, beside them); the others one row per quantity,
+    ours beside the reference."""
+    where = ", ".join(
+        filter(None, [result["device"], result.get("machine"), result.get("recorded"), provenance])
+    )
+    lines = [
+        f"**Chapter {result['chapter']} · {result['benchmark']}**",
+        "",
+        f"*`{result['command']}`; {result['profile']} profile; {where}.*",
+        "",
+    ]
+    table = _method_table(result["rows"])
+    if table is None:
+        return "\n".join(lines + _quantity_table(result["rows"]))
+    cells, metrics, other = table
+    with_papers = any(_papers_cell(result["chapter"], m) != "–" for m in cells)
+    header = ["method", *metrics] + (["paper (measure; setting)"] if with_papers else [])
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, figures in cells.items():
+        row = [method] + [_cell(figures.get(metric)) for metric in metrics]
+        if with_papers:
+            row.append(_papers_cell(result["chapter"], method))
+        lines.append("| " + " | ".join(row) + " |")
+    if other:
+        lines += ["", "Also measured: " + "; ".join(
+            f"{row['quantity']}: {format_number(row['ours'])}" for row in other
+        ) + "."]  # fmt: skip
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -167,35 +288,27 @@ class Expected:
         return cls(*parts)
 
 
-def to_markdown(results: list[dict[str, Any]], expected: list[Expected] = ()) -> str:
-    """Markdown for the results page: per benchmark, a header line and a table of its quantities,
-    ours beside the reference where the file gives one; each ``expected`` benchmark without a
+def to_markdown(
+    results: list[dict[str, Any]],
+    expected: list[Expected] = (),
+    provenance: dict[tuple[str, str], str] | None = None,
+) -> str:
+    """Markdown for the results page, chapter by chapter: each benchmark as
+    :func:`benchmark_markdown` renders it (``provenance[(chapter, benchmark)]``, e.g. the commit
+    and date of its file, is added to its header line); each ``expected`` benchmark without a
     results file appears as "not run yet" with its command."""
+    provenance = provenance or {}
     done = {(r["chapter"], r["benchmark"]) for r in results}
     missing = [e for e in expected if (e.chapter, e.benchmark) not in done]
     if not results and not missing:
         return "*No benchmark results yet: chapters add them as their benchmarks run.*"
     blocks = [
-        f"**Chapter {e.chapter} · {e.benchmark}**: *not run yet*. Run `{e.command}`; its results "
-        "file then appears here."
+        (e.chapter, f"**Chapter {e.chapter} · {e.benchmark}**: *not run yet*. Run `{e.command}`; "
+         "its results file then appears here.")
         for e in missing
+    ]  # fmt: skip
+    blocks += [
+        (r["chapter"], benchmark_markdown(r, provenance.get((r["chapter"], r["benchmark"]), "")))
+        for r in results
     ]
-    for r in results:
-        with_reference = any("reference" in row for row in r["rows"])
-        header = ["quantity", "ours"] + (["reference", "source"] if with_reference else [])
-        lines = [
-            f"**Chapter {r['chapter']} · {r['benchmark']}** ({r['profile']} profile, {r['device']};"
-            f" `{r['command']}`)",
-            "",
-            "| " + " | ".join(header) + " |",
-            "|" + "---|" * len(header),
-        ]
-        for row in r["rows"]:
-            censored = row.get("censored", [])
-            cells = [row["quantity"], _fmt(row["ours"], "ours" in censored)]
-            if with_reference:
-                reference = _fmt(row.get("reference"), "reference" in censored)
-                cells += [reference, row.get("reference_source", "–")]
-            lines.append("| " + " | ".join(cells) + " |")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return "\n\n".join(block for _, block in sorted(blocks, key=lambda b: b[0]))

@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -167,6 +168,19 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def machine() -> str:
+    """This machine in words, for results and the site: CPU model, cores, GPU."""
+    import platform
+
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), flags=re.MULTILINE)
+        model = found.group(1).strip() if found else ""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{model or platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
 
 
 FIGURE_WIDTH = 6.7

@@ -329,22 +329,27 @@ class ECO(nn.Module):
 
 
 class NonLocalBlock(nn.Module):
-    """y_i = x_i + W_z sum_j softmax_j(theta(x_i) . phi(x_j)) g(x_j) over all space-time
-    positions (the embedded-Gaussian form), with W_z initialised to zero (an identity block)."""
+    """y_i = x_i + W_z sum_j softmax_j(theta(x_i) . phi(x^_j)) g(x^_j) over all space-time
+    positions (the embedded-Gaussian form), with W_z initialised to zero (an identity block, as the
+    paper's zero-initialised BN after W_z). x^ is x max-pooled 2x2 in space before phi and g: the
+    paper's subsampling trick (section 3.3; the official video-nonlocal-net pools phi and g to
+    half the spatial size), which divides the pairwise cost by 4 and keeps every query position.
+    ``subsample=False`` attends to every position."""
 
-    def __init__(self, c: int) -> None:
+    def __init__(self, c: int, subsample: bool = True) -> None:
         super().__init__()
         inner = max(c // 2, 1)
         self.theta, self.phi, self.g = (nn.Conv3d(c, inner, 1) for _ in range(3))
         self.z = nn.Conv3d(inner, c, 1)
+        self.pool = nn.MaxPool3d((1, 2, 2), ceil_mode=True) if subsample else nn.Identity()
         nn.init.zeros_(self.z.weight)
         nn.init.zeros_(self.z.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = x.shape
         q = self.theta(x).flatten(2).transpose(1, 2)  # (N, THW, inner)
-        k = self.phi(x).flatten(2)  # (N, inner, THW)
-        v = self.g(x).flatten(2).transpose(1, 2)
+        k = self.pool(self.phi(x)).flatten(2)  # (N, inner, T H' W')
+        v = self.pool(self.g(x)).flatten(2).transpose(1, 2)
         y = torch.softmax(q @ k, dim=-1) @ v
         return x + self.z(y.transpose(1, 2).reshape(n, -1, t, h, w))
 

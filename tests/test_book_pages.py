@@ -1,0 +1,55 @@
+"""The book's own pages agree with the chapters: the intro's chapter map (what each chapter builds
+on, whose run time it shows) and the sources page; the run-time sentence of chapter headers."""
+
+from __future__ import annotations
+
+import re
+
+from notebooks import CHAPTERS, ROOT  # also puts book/_ext on the path
+
+INTRO = (ROOT / "book" / "intro.md").read_text()
+MAP_ROW = re.compile(
+    r"^\| (?P<num>\d\d) \| \{doc\}`\.\./(?P<doc>chapters/[^`]+)` \|.*\| (?P<builds>[^|]+) \| "
+    r"\{f2p-runtime\}`(?P<timed>[^`]+)` \|$",
+    flags=re.MULTILINE,
+)
+
+
+def prerequisites(doc: str) -> list[str]:
+    """The chapters named in a chapter's **Prerequisites:** paragraph ({ref}`chNN`)."""
+    text = (ROOT / f"{doc}.md").read_text()
+    paragraph = text.split("**Prerequisites:**", 1)[1].split("**You will learn", 1)[0]
+    return sorted(set(re.findall(r"\{ref\}`ch(\d\d)`", paragraph)))
+
+
+def test_the_chapter_map_lists_every_chapter_with_its_prerequisites_and_its_own_run_time():
+    rows = list(MAP_ROW.finditer(INTRO))
+    chapters = sorted(str(p.relative_to(ROOT).with_suffix("")) for p in CHAPTERS.glob("*/*.md"))
+    assert [row["doc"] for row in rows] == chapters
+    for row in rows:
+        assert row["timed"] == row["doc"], "each row shows its own chapter's run time"
+        listed = [] if row["builds"].strip() == "–" else row["builds"].strip().split(", ")
+        assert listed == prerequisites(row["doc"]), row["doc"]
+
+
+def test_the_sources_page_sends_each_note_to_a_chapter_and_every_chapter_has_a_note():
+    page = (ROOT / "book" / "sources.md").read_text()
+    rows = [line for line in page.splitlines() if re.match(r"^\| \d+ \|", line)]
+    assert len(rows) == 12
+    linked = set(re.findall(r"\{doc\}`\.\./(chapters/[^`]+)`", page))
+    chapters = {str(p.relative_to(ROOT).with_suffix("")) for p in CHAPTERS.glob("*/*.md")}
+    assert linked == chapters - {"chapters/00_getting_started/getting_started"}
+
+
+def test_chapter_headers_state_the_measured_run_time_the_profile_and_the_machine(monkeypatch):
+    import f2p_runtimes
+
+    monkeypatch.setattr(f2p_runtimes, "build_profile", lambda: "fast")
+    monkeypatch.setattr(f2p_runtimes, "build_machine", lambda: "a CPU, 2 CPU cores, no GPU")
+    assert f2p_runtimes.runtime_sentence(95.4) == (
+        "Runs in about 95 s (1.6 min) in the fast profile on the machine that built this site "
+        "(a CPU, 2 CPU cores, no GPU). On a GPU (full profile): not measured yet."
+    )
+    assert f2p_runtimes.runtime_sentence(None) == "Not timed in this build."
+    monkeypatch.setattr(f2p_runtimes, "build_profile", lambda: "full")
+    assert "GPU (full profile)" not in f2p_runtimes.runtime_sentence(12)
