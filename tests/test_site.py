@@ -293,3 +293,67 @@ def test_results_page_has_a_readable_table_per_chapter_with_the_papers_beside_ou
         for number in re.findall(r"\d[\d,]*\.?\d*", cell.get_text()):
             digits = number.replace(",", "").replace(".", "").lstrip("0")
             assert len(digits) <= 4, f"{number!r} in {cell.get_text()!r}"
+
+
+MOVE_SLIDERS = """
+const found = [];
+for (const widget of document.querySelectorAll('.f2p-slider')) {
+  const image = widget.querySelector('img');
+  for (const slider of widget.querySelectorAll('input[type=range]')) {
+    const before = [image.src, slider.nextElementSibling.textContent];
+    const start = slider.value;
+    slider.value = String((Number(slider.value) + 1) % (Number(slider.max) + 1));
+    slider.dispatchEvent(new Event('input'));
+    const after = [image.src, slider.nextElementSibling.textContent];
+    found.push({changed: before[0] !== after[0] && before[1] !== after[1], label: after[1]});
+    slider.value = start;
+    slider.dispatchEvent(new Event('input'));
+  }
+}
+return found;
+"""
+
+
+def test_every_slider_of_the_book_changes_its_figure_without_a_kernel(server, browser):
+    """Every precomputed slider on every page: moving it shows another figure and value."""
+    moved = {}
+    for page in site_pages():
+        load(browser, f"{server}/{page}", settle_ms=200)
+        found = browser.execute_script(MOVE_SLIDERS)
+        if found:
+            moved[page] = found
+            assert all(f["changed"] for f in found), f"{page}: a slider did not change: {found}"
+    chapters_with_sliders = {
+        p.parent.name for p in (ROOT / "chapters").glob("*/*.md")
+        if "widgets.precomputed(" in p.read_text()
+    }  # fmt: skip
+    assert {Path(page).parent.name for page in moved} == chapters_with_sliders
+
+
+def test_slider_check_fails_on_a_slider_that_changes_nothing(browser, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from f2p import widgets
+
+    def draw(v: int):
+        fig = plt.figure(figsize=(1, 1))
+        fig.suptitle(str(v))
+        return fig
+
+    html = widgets.precomputed(draw, progress=False, v=[1, 2]).data
+    (tmp_path / "index.html").write_text(f"<html><body>{html}</body></html>")
+    frozen = re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # no script: nothing moves
+    (tmp_path / "frozen.html").write_text(f"<html><body>{frozen}</body></html>")
+    with serve(tmp_path) as origin:
+        load(browser, f"{origin}/index.html", settle_ms=100)
+        assert browser.execute_script(MOVE_SLIDERS) == [{"changed": True, "label": "2"}]
+        load(browser, f"{origin}/frozen.html", settle_ms=100)
+        assert browser.execute_script(MOVE_SLIDERS) == [{"changed": False, "label": "1"}]
+
+
+def test_no_chapter_uses_a_widget_that_needs_a_kernel():
+    for page in (ROOT / "chapters").glob("*/*.md"):
+        assert "widgets.interact" not in page.read_text(), f"{page}: use f2p.widgets.precomputed"

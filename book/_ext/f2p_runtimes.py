@@ -76,7 +76,7 @@ class ChapterRunTime(SphinxPostTransform):
                 raw.replace_self(nodes.raw("", html, format="html"))
         for slot in list(self.document.findall(nodes.inline)):
             if "f2p-runtime-of" in slot["classes"]:
-                slot.replace_self(nodes.Text(self.short(slot.astext())))
+                slot[:] = [nodes.Text(self.short(slot.astext()))]
 
     def short(self, docname: str) -> str:
         runtime = _runtime(self.env, docname)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
+from f2p.utils import FIGURE_WIDTH
+
 
 def image_grid(
     x: torch.Tensor, height: int, width: int, cols: int = 10, pad: int = 1
@@ -24,7 +26,9 @@ def show_images(
     x: torch.Tensor, height: int, width: int, cols: int = 10, title: str = "", ax=None
 ) -> plt.Axes:
     """Binary images in a grid (grey frames between them)."""
-    ax = ax or plt.subplots(figsize=(cols * 0.6, max(1, -(-len(x) // cols)) * 0.6 + 0.4))[1]
+    scale = min(1.0, FIGURE_WIDTH / (cols * 0.6))  # never wider than the page's column
+    rows = max(1, -(-len(x) // cols))
+    ax = ax or plt.subplots(figsize=(scale * cols * 0.6, scale * rows * 0.6 + 0.4))[1]
     ax.imshow(image_grid(x, height, width, cols), cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(title)
     ax.axis("off")

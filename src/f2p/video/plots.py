@@ -35,7 +35,8 @@ def frame_grid(clips: torch.Tensor, titles: list[str], every: int = 1) -> plt.Fi
     """One row per clip (N, T, C, H, W), one column per ``every``-th frame."""
     n, t = clips.shape[:2]
     steps = list(range(0, t, every))
-    scale = min(1.0, FIGURE_WIDTH / (1.1 * len(steps)))  # never wider than the page's column
+    # never wider than the page's column, with an inch left for the row titles
+    scale = min(1.0, (FIGURE_WIDTH - 1.0) / (1.1 * len(steps)))
     fig, axes = plt.subplots(
         n, len(steps), figsize=(scale * 1.1 * len(steps), scale * 1.15 * n), squeeze=False
     )
