@@ -113,6 +113,24 @@ def test_conjugate_gradient_checker_passes_our_solver_and_catches_steepest_ascen
 
     with pytest.raises(checks.CheckFailed, match="conjugate_gradient"):
         checks.conjugate_gradient(steepest_descent)
+    with pytest.raises(checks.CheckFailed, match="conjugate_gradient"):  # exact, but not CG
+        checks.conjugate_gradient(lambda a, b, n: torch.linalg.solve(a, b))
+
+
+def test_krylov_minimiser_is_cg_iterate_by_iterate_and_the_solution_at_n():
+    from f2p.rl.trpo import conjugate_gradient
+
+    gen = torch.Generator().manual_seed(3)
+    a, b, _ = checks._cg_inputs(gen)
+    n = len(b)
+    for k in range(1, n + 1):
+        ours = conjugate_gradient(lambda v: a @ v, b, k, 0.0)
+        torch.testing.assert_close(checks.krylov_minimiser(a, b, k), ours, rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(checks.krylov_minimiser(a, b, n), torch.linalg.solve(a, b))
+    # the minimiser's gradient A x - b is orthogonal to the Krylov space (Galerkin condition)
+    x2 = checks.krylov_minimiser(a, b, 2)
+    residual = a @ x2 - b
+    assert abs(residual @ b) < 1e-9 and abs(residual @ (a @ b)) < 1e-8
 
 
 def test_video_and_detection_checkers_pass_references_and_catch_mistakes(capsys):
