@@ -357,3 +357,28 @@ def test_slider_check_fails_on_a_slider_that_changes_nothing(browser, tmp_path):
 def test_no_chapter_uses_a_widget_that_needs_a_kernel():
     for page in (ROOT / "chapters").glob("*/*.md"):
         assert "widgets.interact" not in page.read_text(), f"{page}: use f2p.widgets.precomputed"
+
+
+WIDGET_CONTRAST = """
+const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+const luminance = ([r, g, b]) => (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+const background = (el) => {
+  for (let a = el; a; a = a.parentElement) {
+    const c = rgb(getComputedStyle(a).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c;
+  }
+  return rgb(getComputedStyle(document.body).backgroundColor);
+};
+return [...document.querySelectorAll('.widget-html-content')].map((el) =>
+  Math.abs(luminance(rgb(getComputedStyle(el).color)) - luminance(background(el))));
+"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_progress_bars_are_legible_in_both_themes(server, browser, theme):
+    """tqdm's text (a widget) against whatever background it sits on, after a theme switch."""
+    load(browser, f"{server}/chapters/02_tsn/tsn.html", settle_ms=500)
+    browser.execute_script(f"document.documentElement.dataset.theme = '{theme}';")
+    contrasts = browser.execute_script(WIDGET_CONTRAST)
+    assert contrasts, "chapter 02 shows progress bars"
+    assert min(contrasts) > 0.4, f"{theme}: text and background luminance differ by {contrasts}"
