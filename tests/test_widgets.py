@@ -30,6 +30,7 @@ def figures(html: str) -> dict[str, str]:
 
 def test_every_combination_is_drawn_once_and_embedded_with_the_default_shown():
     calls.clear()
+    open_before = set(plt.get_fignums())  # other tests in this process may leave figures open
     html = widgets.precomputed(
         draw, default={"b": "y"}, progress=False, a=[0.1, 1.0], b=["x", "y"]
     ).data
@@ -42,7 +43,7 @@ def test_every_combination_is_drawn_once_and_embedded_with_the_default_shown():
     shown = re.search(r'<img [^>]*src="data:image/png;base64,([^"]+)"', html)[1]
     assert shown == embedded["0,1"]  # a = 0.1 (first), b = "y" (the default)
     assert html.count('type="range"') == 2 and "<output>y</output>" in html
-    assert not plt.get_fignums(), "every drawn figure is closed"
+    assert set(plt.get_fignums()) <= open_before, "every drawn figure is closed"
 
 
 def test_bad_sliders_are_clear_errors():
