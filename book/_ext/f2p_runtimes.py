@@ -79,17 +79,17 @@ class ChapterRunTime(SphinxPostTransform):
                 slot[:] = [nodes.Text(self.short(slot.astext()))]
 
     def short(self, docname: str) -> str:
-        runtime = _runtime(self.env, docname)
         if docname not in self.env.found_docs:
             raise ValueError(f"f2p-runtime-of names {docname!r}, which is not a page")
+        runtime = _runtime(self.env, docname)
         return "–" if runtime is None else f"{runtime:.0f} s"
 
 
 def pages_showing_runtimes(app: Sphinx, env) -> list[str]:
     """Re-write the pages that show other pages' run times when any notebook ran again."""
-    if not NbMetadataCollector.new_exec_data(env):
+    if not NbMetadataCollector.new_exec_data(env) or "book/intro" not in env.found_docs:
         return []
-    return [d for d in env.found_docs if d in ("book/intro",)]
+    return ["book/intro"]
 
 
 def _row(*cells: nodes.Node | str) -> nodes.row:

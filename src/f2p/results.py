@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from f2p import papers
+from f2p.utils import machine
+
 FIELDS: dict[str, type] = {
     "chapter": str,
     "benchmark": str,
@@ -119,8 +122,6 @@ def write_benchmark(
 ) -> Path:
     """Write a benchmark script's results with the usual header (:func:`write`): ``script`` is
     the file under ``benchmarks/`` that reproduces them; the machine and the date are recorded."""
-    from f2p.utils import machine
-
     result = {
         "chapter": chapter,
         "benchmark": benchmark,
@@ -230,8 +231,6 @@ def _quantity_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _papers_cell(chapter: str, method: str) -> str:
-    from f2p import papers
-
     quoted = [r for name, r in papers.reported(chapter).items() if name.split(",")[0] == method]
     return "; ".join(f"{r.value:g} ({r.measure}; {r.setting})" for r in quoted) or "–"
 
@@ -254,14 +253,13 @@ def benchmark_markdown(result: dict[str, Any], provenance: str = "") -> str:
     if table is None:
         return "\n".join(lines + _quantity_table(result["rows"]))
     cells, metrics, other = table
-    with_papers = any(_papers_cell(result["chapter"], m) != "–" for m in cells)
+    quoted = {method: _papers_cell(result["chapter"], method) for method in cells}
+    with_papers = any(cell != "–" for cell in quoted.values())
     header = ["method", *metrics] + (["paper (measure; setting)"] if with_papers else [])
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for method, figures in cells.items():
         row = [method] + [_cell(figures.get(metric)) for metric in metrics]
-        if with_papers:
-            row.append(_papers_cell(result["chapter"], method))
-        lines.append("| " + " | ".join(row) + " |")
+        lines.append("| " + " | ".join(row + [quoted[method]] * with_papers) + " |")
     if other:
         lines += ["", "Also measured: " + "; ".join(
             f"{row['quantity']}: {format_number(row['ours'])}" for row in other

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import platform
 import random
 import re
 import textwrap
@@ -172,8 +173,6 @@ class Timer:
 
 def machine() -> str:
     """This machine in words, for results and the site: CPU model, cores, GPU."""
-    import platform
-
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
@@ -186,6 +185,14 @@ def machine() -> str:
 FIGURE_WIDTH = 6.7
 """Inches: the widest figure the site shows unshrunk (its content column is 676 px wide at
 1280 px, and figures are drawn at 100 dpi), so 10-point text stays at 10 px or more."""
+
+
+def fit_to_column(width: float, height: float, reserved: float = 0.0) -> tuple[float, float]:
+    """A figure size (inches) no wider than :data:`FIGURE_WIDTH` minus ``reserved`` (e.g. room
+    for labels outside the axes), scaled down with its aspect kept; smaller sizes are kept."""
+    scale = min(1.0, (FIGURE_WIDTH - reserved) / width)
+    return scale * width, scale * height
+
 
 PLOT_STYLE = {
     "figure.facecolor": "white",  # figures stay readable on a dark-mode page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from f2p.utils import FIGURE_WIDTH
+from f2p.utils import FIGURE_WIDTH, fit_to_column
 
 
 def image_grid(
@@ -26,9 +26,8 @@ def show_images(
     x: torch.Tensor, height: int, width: int, cols: int = 10, title: str = "", ax=None
 ) -> plt.Axes:
     """Binary images in a grid (grey frames between them)."""
-    scale = min(1.0, FIGURE_WIDTH / (cols * 0.6))  # never wider than the page's column
-    rows = max(1, -(-len(x) // cols))
-    ax = ax or plt.subplots(figsize=(scale * cols * 0.6, scale * rows * 0.6 + 0.4))[1]
+    width, height = fit_to_column(cols * 0.6, max(1, -(-len(x) // cols)) * 0.6)
+    ax = ax or plt.subplots(figsize=(width, height + 0.4))[1]
     ax.imshow(image_grid(x, height, width, cols), cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(title)
     ax.axis("off")
@@ -37,7 +36,7 @@ def show_images(
 
 def training_curves(histories: dict[str, object], ax=None) -> plt.Axes:
     """Validation (solid) and training (dashed) NLL per epoch, one colour per model."""
-    ax = ax or plt.subplots(figsize=(6.7, 4))[1]
+    ax = ax or plt.subplots(figsize=(FIGURE_WIDTH, 4))[1]
     for i, (name, h) in enumerate(histories.items()):
         color = f"C{i}"
         ax.plot(h.valid_nll, color=color, label=f"{name} (valid)")

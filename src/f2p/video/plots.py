@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib import animation
 
-from f2p.utils import FIGURE_WIDTH
+from f2p.utils import fit_to_column
 
 # matplotlib's player draws its buttons with Font Awesome icons loaded from a CDN; the course's
 # site makes no external requests, so the icons become plain text symbols
@@ -35,11 +35,8 @@ def frame_grid(clips: torch.Tensor, titles: list[str], every: int = 1) -> plt.Fi
     """One row per clip (N, T, C, H, W), one column per ``every``-th frame."""
     n, t = clips.shape[:2]
     steps = list(range(0, t, every))
-    # never wider than the page's column, with an inch left for the row titles
-    scale = min(1.0, (FIGURE_WIDTH - 1.0) / (1.1 * len(steps)))
-    fig, axes = plt.subplots(
-        n, len(steps), figsize=(scale * 1.1 * len(steps), scale * 1.15 * n), squeeze=False
-    )
+    size = fit_to_column(1.1 * len(steps), 1.15 * n, reserved=1.0)  # an inch for row titles
+    fig, axes = plt.subplots(n, len(steps), figsize=size, squeeze=False)
     for i in range(n):
         for j, s in enumerate(steps):
             axes[i, j].imshow(_image(clips[i, s]), cmap="gray", vmin=0, vmax=1)
@@ -56,8 +53,7 @@ def animate(clips: torch.Tensor, titles: list[str], interval: int = 200) -> anim
     """An animation of clips (N, T, C, H, W) side by side; show it with
     ``HTML(animation_html(a))``."""
     n, t = clips.shape[:2]
-    scale = min(1.0, FIGURE_WIDTH / (1.6 * n))
-    fig, axes = plt.subplots(1, n, figsize=(scale * 1.6 * n, scale * 1.9), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=fit_to_column(1.6 * n, 1.9), squeeze=False)
     images = []
     for ax, clip, title in zip(axes[0], clips, titles, strict=True):
         images.append(ax.imshow(_image(clip[0]), cmap="gray", vmin=0, vmax=1))
