@@ -220,3 +220,30 @@ def test_float64_models_sample_in_float64(name):
     model = tiny_models()[name].double()
     samples = model.sample(4, generator=torch.Generator().manual_seed(0))
     assert samples.dtype == torch.float64 and set(samples.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_image_grid_places_each_image_in_its_cell():
+    from f2p.generative.plots import image_grid
+
+    x = torch.arange(5 * 6, dtype=torch.float).view(5, 6)  # five 2x3 images
+    grid = image_grid(x, height=2, width=3, cols=2, pad=1)
+    assert grid.shape == (3 * 3 + 1, 2 * 4 + 1)
+    for i in range(5):
+        r, c = divmod(i, 2)
+        top, left = 1 + 3 * r, 1 + 4 * c
+        assert torch.equal(grid[top : top + 2, left : left + 3], x[i].view(2, 3))
+    assert torch.all(grid[:, 0] == 0.5) and torch.all(grid[-3:, 5:] == 0.5)  # frame, empty cell
+
+
+@pytest.mark.parametrize("cols", [5, 15, 30])
+def test_show_images_fits_the_column_and_draws_the_grid(cols):
+    import matplotlib.pyplot as plt
+
+    from f2p.generative.plots import show_images
+    from f2p.utils import FIGURE_WIDTH
+
+    x = (torch.rand(30, 8 * 8) > 0.5).float()
+    ax = show_images(x, 8, 8, cols=cols, title="t")
+    assert ax.figure.get_figwidth() <= FIGURE_WIDTH + 1e-9
+    assert ax.get_images()[0].get_array().shape == (-(-30 // cols) * 9 + 1, cols * 9 + 1)
+    plt.close(ax.figure)

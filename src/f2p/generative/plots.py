@@ -26,8 +26,8 @@ def show_images(
     x: torch.Tensor, height: int, width: int, cols: int = 10, title: str = "", ax=None
 ) -> plt.Axes:
     """Binary images in a grid (grey frames between them)."""
-    width, height = fit_to_column(cols * 0.6, max(1, -(-len(x) // cols)) * 0.6)
-    ax = ax or plt.subplots(figsize=(width, height + 0.4))[1]
+    fig_width, fig_height = fit_to_column(cols * 0.6, max(1, -(-len(x) // cols)) * 0.6)
+    ax = ax or plt.subplots(figsize=(fig_width, fig_height + 0.4))[1]
     ax.imshow(image_grid(x, height, width, cols), cmap="gray_r", vmin=0, vmax=1)
     ax.set_title(title)
     ax.axis("off")
