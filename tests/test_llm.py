@@ -306,3 +306,33 @@ def test_long2short_data_follows_k15(monkeypatch):
     ]
     with pytest.raises(ValueError, match="ratio"):
         long2short.long2short_data(None, problems, 3, 1.0, None, ratio=0.5)
+
+
+def test_evaluate_counts_greedy_and_sampled_successes(monkeypatch):
+    """A scripted 'model': greedy decoding answers the first problem only; sampling answers the
+    second problem in one of its k samples. pass@1 = 1/2, pass@k = 1/2, and with ``k=None``
+    nothing is sampled."""
+    from f2p.llm import train
+
+    problems = [Problem(12, 34, 2), Problem(56, 7, 2)]
+    wrong = "0+0+0=00;A0."
+    calls = []
+
+    def scripted(model, prompts, max_new, temperature, gen=None):
+        calls.append(temperature)
+        if temperature == 0:
+            texts = [trace(problems[0]), wrong]
+        else:
+            k = len(prompts) // len(problems)
+            texts = [wrong] * k + [trace(problems[1])] + [wrong] * (k - 1)
+        return encode(texts, max_new)
+
+    monkeypatch.setattr(train, "generate", scripted)
+    result = train.evaluate(torch.nn.Identity(), problems, k=3)
+    assert result == pytest.approx(
+        {"pass@1": 0.5, "pass@3": 0.5, "length": (len(trace(problems[0])) + len(wrong)) / 2}
+    )
+    assert calls == [0.0, 1.0]
+    calls.clear()
+    assert set(train.evaluate(torch.nn.Identity(), problems, k=None)) == {"pass@1", "length"}
+    assert calls == [0.0]

@@ -272,22 +272,24 @@ def pass_rates(
 def evaluate(
     model: GPT,
     problems: list[Problem],
-    k: int = 8,
+    k: int | None = 8,
     temperature: float = 1.0,
     seed: int = 0,
     device="cpu",
 ) -> dict[str, float]:
     """Greedy pass@1, pass@k (any of k samples correct) and the mean greedy response length on
-    ``problems`` (one difficulty level)."""
+    ``problems`` (one difficulty level); ``k=None`` skips the sampling and pass@k."""
     model.eval()
-    gen = torch.Generator().manual_seed(seed)
     prompts = encode([p.prompt for p in problems]).to(device)
     greedy = generate(model, prompts, max_response(problems[0].digits), 0.0)
     texts = decode(greedy.cpu())
     pass1 = np.mean([reward(t, p) for t, p in zip(texts, problems, strict=True)])
-    sampled = rollout(model, problems, k, temperature, gen, device)
-    return {
+    result = {
         "pass@1": float(pass1),
-        f"pass@{k}": float((sampled.rewards.max(1).values > 0).float().mean()),
         "length": float(response_lengths(greedy).float().mean()),
     }
+    if k is not None:
+        gen = torch.Generator().manual_seed(seed)
+        sampled = rollout(model, problems, k, temperature, gen, device)
+        result[f"pass@{k}"] = float((sampled.rewards.max(1).values > 0).float().mean())
+    return result
