@@ -31,7 +31,7 @@ RESULTS = f2p.results.RESULTS_DIR
 FRAMES = 8
 CHAPTERS = {  # models, label sets, training clips, epochs
     "03": (
-        ["TSN", "TSM", "TSM, online", "TRN", "ECO-style", "non-local"],
+        ["TSN", "TSM", "TSM, in-place", "TSM, online", "TRN", "ECO-style", "non-local"],
         ["appearance", "temporal"],
         1000,
         8,

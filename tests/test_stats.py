@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from f2p.stats import binomial_interval
+from f2p.stats import apart, binomial_interval
 
 
 def test_wilson_interval_matches_hand_computed_values():
@@ -28,3 +28,12 @@ def test_wilson_interval_keeps_its_coverage_where_the_normal_approximation_fails
     intervals = [binomial_interval(int(x), n) for x in rng.binomial(n, p, 5000)]
     coverage = np.mean([low <= p <= high for low, high in intervals])
     assert 0.93 < coverage < 0.99
+
+
+def test_apart_needs_a_gap_larger_than_both_spreads():
+    assert apart(0.9, 0.02, 0.5, 0.1)
+    assert not apart(0.6, 0.05, 0.5, 0.05)  # gap 0.1 = 0.05 + 0.05: touching bands
+    assert not apart(0.5, 0.0, 0.5, 0.0)
+    assert apart(0.5, 0.0, 0.51, 0.0)
+    with pytest.raises(ValueError, match="stds"):
+        apart(0.5, -0.1, 0.5, 0.1)

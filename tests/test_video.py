@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from f2p.video import data, flow, models
-from f2p.video.train import segment_indices
+from f2p.video.train import FrameSampler, segment_indices, window_indices
 
 
 def test_clips_have_the_promised_shapes_labels_and_errors():
@@ -49,6 +49,22 @@ def test_temporal_shift_equals_explicit_indexing():
     assert online[:, 0, :4].abs().max() == 0
     with pytest.raises(ValueError, match="multiple"):
         models.temporal_shift(torch.randn(7, 8, 2, 2), 4)
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_shift_placement_residual_or_in_place(in_place):
+    """Residual shift: only the branch sees the shifted features, the shortcut the block's own
+    input; in-place: both see them. Written out with the block's layers."""
+    torch.manual_seed(0)
+    frames = 4
+    tsm = models.TSM(10, frames=frames, widths=(16, 16, 16), in_place=in_place).eval()
+    block = tsm.backbone.blocks[0]
+    x = torch.randn(2 * frames, 16, 6, 6)
+    shifted = models.temporal_shift(x, frames, fold_div=8)
+    branch = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(shifted)))))
+    identity = shifted if in_place else x
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), torch.relu(branch + block.shortcut(identity)))
 
 
 def test_average_consensus_is_invariant_to_frame_order_and_tsm_is_not():
@@ -106,6 +122,30 @@ def test_segment_sampling_takes_one_frame_from_every_segment():
         segment_indices(4, 5, True)
 
 
+def test_frame_sampler_feeds_sparse_or_consecutive_frames_drawn_per_clip():
+    """Each frame of the clips holds its own index, so what the model receives shows which
+    frames were taken: sparse, one per segment; dense, a consecutive window; fixed in eval."""
+    frames, k, n = 48, 8, 64
+    clips = torch.arange(frames, dtype=torch.float).view(1, frames, 1, 1, 1).expand(n, -1, 1, 2, 2)
+    seen = []
+    for sparse in (True, False):
+        sampler = FrameSampler(lambda x: x[:, :, 0, 0, 0], k, sparse=sparse, seed=0)
+        taken = sampler.train()(clips).long()
+        seen.append(taken)
+        assert taken.shape == (n, k)
+        if sparse:
+            edges = torch.linspace(0, frames, k + 1)
+            assert ((taken >= edges[:-1].floor()) & (taken < edges[1:])).all()
+            assert torch.equal(sampler.eval()(clips)[0].long(), segment_indices(frames, k, False))
+        else:
+            assert torch.equal(taken[:, 1:] - taken[:, :-1], torch.ones(n, k - 1, dtype=torch.long))
+            assert torch.equal(sampler.eval()(clips)[0].long(), torch.arange(20, 28))
+        assert len({tuple(row.tolist()) for row in taken}) > 1  # drawn per clip, not per batch
+    assert seen[0][:, -1].float().mean() > 40 and seen[1][:, -1].float().mean() < 40
+    with pytest.raises(ValueError, match="length"):
+        window_indices(4, 5, True)
+
+
 def test_horn_schunck_recovers_a_known_translation():
     y, x = torch.meshgrid(torch.arange(48.0), torch.arange(48.0), indexing="ij")
 
@@ -138,7 +178,11 @@ def test_cross_modality_init_averages_rgb_filters_and_partial_bn_freezes_all_but
     w_rgb, w_diff = rgb.backbone.stem[0].weight, diff.backbone.stem[0].weight
     assert w_diff.shape[1] == 5
     torch.testing.assert_close(w_diff[:, 3], w_rgb.mean(1))
-    torch.testing.assert_close(diff.fc.weight, rgb.fc.weight)
+    torch.testing.assert_close(diff.backbone.stem[1].weight, rgb.backbone.stem[1].weight)
+    for name, value in rgb.backbone.state_dict().items():
+        if name != "stem.0.weight":
+            torch.testing.assert_close(diff.backbone.state_dict()[name], value)
+    assert not torch.equal(diff.fc.weight, rgb.fc.weight)  # a fresh classifier, as in TSN
     diff.train()
     models.partial_bn(diff)
     norms = [m for m in diff.modules() if isinstance(m, torch.nn.BatchNorm2d)]

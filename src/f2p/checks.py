@@ -212,8 +212,8 @@ def krylov_minimiser(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def conjugate_gradient(candidate: Callable[..., torch.Tensor]) -> None:
-    """Chapter 10 exercise: conjugate gradient, ``candidate(A, b, iterations)`` for a symmetric
-    positive-definite ``A`` from x_0 = 0. After any k <= n iterations it must return CG's k-th
+    """Chapter 10 exercise: conjugate gradient, ``candidate(M, b, iterations)`` for a symmetric
+    positive-definite ``M`` from x_0 = 0. After any k <= n iterations it must return CG's k-th
     iterate, the minimiser of the quadratic over the Krylov space of order k
     (:func:`krylov_minimiser`); at k = n that is the exact solution. So a direct solve, or any
     other method that is exact after n steps, does not pass."""

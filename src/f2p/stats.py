@@ -7,6 +7,9 @@ normal quantile of the confidence level,
     half   = z sqrt(p (1 - p) / n + z^2 / 4n^2) / (1 + z^2 / n),
 
 which, unlike p +- z sqrt(p(1-p)/n), stays inside [0, 1] and is not empty at x = 0 or x = n.
+
+For figures averaged over a few seeds, :func:`apart` is the course's reading rule: two means
+differ beyond the run's uncertainty when their gap exceeds the sum of the two seed spreads.
 """
 
 from __future__ import annotations
@@ -29,3 +32,11 @@ def binomial_interval(successes: int, n: int, confidence: float = 0.95) -> tuple
     low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, no rounding residue
     high = 1.0 if successes == n else min(1.0, centre + half)
     return low, high
+
+
+def apart(mean_a: float, std_a: float, mean_b: float, std_b: float) -> bool:
+    """Whether two means over seeds differ by more than the sum of their stds (a conservative
+    reading: overlapping one-std bands are not told apart)."""
+    if std_a < 0 or std_b < 0:
+        raise ValueError(f"stds must be >= 0, got {std_a}, {std_b}")
+    return abs(mean_a - mean_b) > std_a + std_b

@@ -40,30 +40,31 @@ Vector = torch.Tensor
 def conjugate_gradient(
     matvec: Callable[[Vector], Vector], b: Vector, iterations: int = 10, tolerance: float = 1e-10
 ) -> Vector:
-    """Solve A x = b for a symmetric positive-definite A given only x -> A x.
+    """Solve M x = b for a symmetric positive-definite M given only x -> M x: chapter 10's
+    recursion, its omega_k is ``step`` here and nu_k the ratio of squared residual norms.
 
     In exact arithmetic it terminates in at most n iterations (n = len(b)). Raises if a search
-    direction p has p^T A p <= 0, i.e. A is not positive definite along it.
+    direction p has p^T M p <= 0, i.e. M is not positive definite along it.
     """
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     x = torch.zeros_like(b)
-    r = b.clone()  # residual b - A x
+    r = b.clone()  # residual b - M x
     p = r.clone()
     rr = r @ r
     for _ in range(iterations):
         if rr <= tolerance:
             break
-        Ap = matvec(p)
-        curvature = p @ Ap
+        Mp = matvec(p)
+        curvature = p @ Mp
         if curvature <= 0:
             raise ValueError(
-                f"the curvature p^T A p = {curvature.item():.3g} is not positive along the search "
+                f"the curvature p^T M p = {curvature.item():.3g} is not positive along the search "
                 "direction: the matrix is not positive definite (add damping?)"
             )
         step = rr / curvature
         x += step * p
-        r -= step * Ap
+        r -= step * Mp
         rr_new = r @ r
         p = r + (rr_new / rr) * p
         rr = rr_new

@@ -52,7 +52,9 @@ def temporal_shift(x: torch.Tensor, frames: int, fold_div: int = 8, online: bool
 class ResBlock(nn.Module):
     """conv-BN-ReLU-conv-BN plus shortcut; ``temporal`` (if given: TSM's shift, or a module of
     chapters 04-05 such as STM, TEA or TAM) is applied to the input of the residual branch only,
-    TSM's "residual shift", so the identity path keeps every frame's own features."""
+    TSM's "residual shift", so the identity path keeps every frame's own features. With
+    ``in_place`` set it is applied to the block's input, which both paths then see (TSM's
+    "in-place shift", the variant the paper argues against)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
         super().__init__()
@@ -66,9 +68,15 @@ class ResBlock(nn.Module):
             else nn.Identity()
         )
         self.temporal: Callable[[torch.Tensor], torch.Tensor] | None = None
+        self.in_place = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch = self.temporal(x) if self.temporal is not None else x
+        if self.temporal is None:
+            branch = x
+        elif self.in_place:
+            x = branch = self.temporal(x)
+        else:
+            branch = self.temporal(x)
         y = F.relu(self.bn1(self.conv1(branch)))
         return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
 
@@ -149,15 +157,17 @@ def late_fusion(*logits: torch.Tensor) -> torch.Tensor:
 
 
 def cross_modality_init(target: TSN, source: TSN) -> TSN:
-    """TSN's cross-modality initialisation: copy an RGB-trained network into a network for
+    """TSN's cross-modality initialisation: copy an RGB-trained backbone into a network for
     another modality (RGB difference, flow) whose first convolution has a different number of
     input channels; that convolution gets the source's weights averaged over the RGB channels,
-    replicated across the new channels. Returns ``target``."""
-    state = source.state_dict()
-    stem = state["backbone.stem.0.weight"]
+    replicated across the new channels. The classifier is not copied: in TSN the source is an
+    ImageNet network, whose classifier answers another question. Returns ``target``."""
+    state = source.backbone.state_dict()
     channels = target.backbone.stem[0].in_channels
-    state["backbone.stem.0.weight"] = stem.mean(1, keepdim=True).expand(-1, channels, -1, -1)
-    target.load_state_dict(state)
+    state["stem.0.weight"] = (
+        state["stem.0.weight"].mean(1, keepdim=True).expand(-1, channels, -1, -1)
+    )
+    target.backbone.load_state_dict(state)
     return target
 
 
@@ -174,7 +184,8 @@ def partial_bn(model: nn.Module) -> nn.Module:
 
 
 class TSM(TSN):
-    """TSN with a temporal shift in every residual block (average consensus)."""
+    """TSN with a temporal shift in every residual block (average consensus): in the residual
+    branch (TSM's choice) or, with ``in_place``, on the block's input."""
 
     def __init__(
         self,
@@ -184,11 +195,12 @@ class TSM(TSN):
         fold_div: int = 8,
         online: bool = False,
         widths: tuple[int, int, int] = (16, 32, 32),
+        in_place: bool = False,
     ) -> None:
         super().__init__(classes, channels, frames, "avg", widths)
         self.frames, self.fold_div, self.online = frames, fold_div, online
         for block in self.backbone.blocks:
-            block.temporal = self._shift
+            block.temporal, block.in_place = self._shift, in_place
 
     def _shift(self, x: torch.Tensor) -> torch.Tensor:
         return temporal_shift(x, self.frames, self.fold_div, self.online)

@@ -33,6 +33,42 @@ def segment_indices(
     return pick.floor().long().clamp(max=frames - 1)
 
 
+def window_indices(
+    frames: int, length: int, train: bool, gen: torch.Generator | None = None
+) -> torch.Tensor:
+    """Dense sampling, TSN's foil: ``length`` consecutive frames, starting at random in training
+    and in the middle of the video at test time."""
+    if not 1 <= length <= frames:
+        raise ValueError(f"need 1 <= length <= frames, got length {length}, {frames} frames")
+    start = (
+        torch.randint(frames - length + 1, (), generator=gen) if train else (frames - length) // 2
+    )
+    return start + torch.arange(length)
+
+
+class FrameSampler(nn.Module):
+    """Feed ``model`` ``segments`` frames of each clip (N, F, C, H, W), drawn per clip: TSN's
+    sparse segment sampling (:func:`segment_indices`) or, with ``sparse=False``, a window of
+    consecutive frames (:func:`window_indices`). Random in training mode, fixed in eval mode.
+    The model's cost is the same either way: it sees ``segments`` frames."""
+
+    def __init__(self, model: nn.Module, segments: int, sparse: bool = True, seed: int = 0):
+        super().__init__()
+        self.model, self.segments, self.sparse = model, segments, sparse
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def indices(self, clips: int, frames: int) -> torch.Tensor:
+        """(clips, segments) frame indices for a batch."""
+        pick = segment_indices if self.sparse else window_indices
+        return torch.stack(
+            [pick(frames, self.segments, self.training, self.gen) for _ in range(clips)]
+        )
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        idx = self.indices(clips.shape[0], clips.shape[1]).to(clips.device)
+        return self.model(clips[torch.arange(len(clips), device=clips.device)[:, None], idx])
+
+
 @dataclass
 class TrainHistory:
     loss: list[float] = field(default_factory=list)
