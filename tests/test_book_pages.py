@@ -53,3 +53,26 @@ def test_chapter_headers_state_the_measured_run_time_the_profile_and_the_machine
     assert f2p_runtimes.runtime_sentence(None) == "Not timed in this build."
     monkeypatch.setattr(f2p_runtimes, "build_profile", lambda: "full")
     assert "GPU (full profile)" not in f2p_runtimes.runtime_sentence(12)
+
+
+SYMBOL_BOX = re.compile(
+    r"````\{admonition\} Symbols in this chapter\n:class: dropdown\n(?P<body>.*?)\n````\n", re.S
+)
+
+
+def test_chapters_01_to_11_list_their_symbols_once_each():
+    """Each chapter after the foundations has a symbols box under its header: a table of
+    symbols, none listed twice, linking to the notation page."""
+    for path in sorted(CHAPTERS.glob("*/*.md")):
+        if path.parent.name.startswith("00"):
+            continue
+        text = path.read_text()
+        box = SYMBOL_BOX.search(text)
+        assert box, f"{path.name}: no symbols box"
+        assert box.start() < text.index("\n## "), f"{path.name}: the box belongs under the header"
+        assert "{doc}`notation page" in box["body"]
+        rows = [r for r in box["body"].splitlines() if r.startswith("| $")]
+        assert len(rows) >= 4, f"{path.name}: too few symbols listed"
+        symbols = [s for r in rows for s in re.findall(r"\$[^$]+\$", r.split(" | ")[0])]
+        repeated = {s for s in symbols if symbols.count(s) > 1}
+        assert not repeated, f"{path.name}: listed twice: {repeated}"
