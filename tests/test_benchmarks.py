@@ -67,6 +67,10 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             ["--batch", "8", "--tokens", "6", "--iterations", "1", "--warmup-steps", "2"],
         ),
         (
+            "ch10_step_size.py",
+            ["--seeds", "0", "--steps", "2048", "--eval-every", "1024", "--eval-episodes", "1"],
+        ),
+        (
             "ch10_trpo_vs_sb3.py",
             ["--seeds", "0", "--steps", "2048", "--eval-every", "1024", "--eval-episodes", "1"],
         ),

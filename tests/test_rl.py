@@ -202,6 +202,16 @@ def test_bad_input_is_a_clear_error():
         tabular_actor_critic(GridWorld(), "SAC")
 
 
+def test_largest_fall_and_collapse_by_hand():
+    curve = [10, 200, 150, 500, 120, 400]
+    assert rl.largest_fall(curve) == 380  # 500 down to 120
+    assert rl.largest_fall([1, 2, 3]) == 0
+    assert rl.largest_fall([float("nan"), 100, float("nan"), 40]) == 60
+    assert not rl.collapsed(curve)  # ends at 400, above half of 500
+    assert rl.collapsed([10, 500, 249]) and not rl.collapsed([10, 500, 250])
+    assert rl.largest_fall([]) == 0 and not rl.collapsed([float("nan")])
+
+
 def test_sustained_index():
     assert rl.sustained_index([500, 20, 480, 500, 476], 475) == 2
     assert rl.sustained_index([500, 20], 475) is None

@@ -16,7 +16,7 @@
 from f2p.rl.actor_critic import ActorCriticConfig, History, train_actor_critic
 from f2p.rl.deterministic import DeterministicConfig, train_deterministic_ac
 from f2p.rl.envs import make_env, make_vec_env
-from f2p.rl.evaluate import evaluate, sustained_index
+from f2p.rl.evaluate import collapsed, evaluate, largest_fall, sustained_index
 from f2p.rl.replay import ReplayBuffer
 from f2p.rl.returns import discounted_returns, gae, importance_ratio
 
@@ -32,6 +32,8 @@ __all__ = [
     "make_env",
     "make_vec_env",
     "sustained_index",
+    "largest_fall",
+    "collapsed",
     "train_actor_critic",
     "train_deterministic_ac",
 ]

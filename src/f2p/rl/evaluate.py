@@ -55,6 +55,22 @@ def sustained_index(returns: list[float], threshold: float) -> int | None:
     return None
 
 
+def largest_fall(returns: list[float]) -> float:
+    """The largest drop of a learning curve below its best value so far,
+    max_t (max_{s<=t} R_s - R_t); NaN entries (no episode ended in an interval) are skipped."""
+    values = np.asarray(returns, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(np.max(np.maximum.accumulate(values) - values)) if len(values) else 0.0
+
+
+def collapsed(returns: list[float]) -> bool:
+    """Whether a run ended below half of its best return (for returns that are positive, such
+    as CartPole's): it reached something and lost most of it."""
+    values = np.asarray(returns, dtype=float)
+    values = values[~np.isnan(values)]
+    return bool(len(values)) and values[-1] < values.max() / 2
+
+
 class EvaluationClock:
     """Evaluate every ``every`` environment steps, keeping evaluation out of the training clock.
 
