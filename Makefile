@@ -43,7 +43,8 @@ book: $(STAMP) $(ASSETS)
 
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check src tests book benchmarks
-	F2P_PROFILE=fast $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
+	# one thread per process, child processes included: the two workers share two cores
+	F2P_PROFILE=fast OMP_NUM_THREADS=1 $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
 	$(MAKE) dist notebooks pdf
 	$(BIN)/pytest -m site tests/test_site.py tests/test_takeaway.py --durations=5

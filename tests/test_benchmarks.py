@@ -86,7 +86,7 @@ def test_benchmark_writes_results(tmp_path, script, args):
         [sys.executable, str(BENCHMARKS / script), *args, "--out", str(out)],
         check=True,
         capture_output=True,
-        env={"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin"},
+        env={"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
     )
     (loaded,) = results.load(tmp_path)
     chapter = args[args.index("--chapter") + 1] if "--chapter" in args else script[2:4]
@@ -148,7 +148,7 @@ def test_video_benchmark_retrains_only_the_named_models(tmp_path):
     out = tmp_path / "result.json"
     tiny = ["--chapter", "03", "--seeds", "0", "--train", "24", "--test", "12", "--epochs", "1"]
     tiny += ["--size", "16", "--out", str(out)]
-    env = {"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin"}
+    env = {"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     script = [sys.executable, str(BENCHMARKS / "video_models.py")]
     subprocess.run(script + tiny, check=True, capture_output=True, env=env)
     before = {r["quantity"]: r["ours"] for r in results.load(tmp_path)[0]["rows"]}
