@@ -55,19 +55,23 @@ def sustained_index(returns: list[float], threshold: float) -> int | None:
     return None
 
 
+def _recorded(returns: list[float]) -> np.ndarray:
+    """A learning curve without its NaN entries (intervals in which no episode ended)."""
+    values = np.asarray(returns, dtype=float)
+    return values[~np.isnan(values)]
+
+
 def largest_fall(returns: list[float]) -> float:
     """The largest drop of a learning curve below its best value so far,
-    max_t (max_{s<=t} R_s - R_t); NaN entries (no episode ended in an interval) are skipped."""
-    values = np.asarray(returns, dtype=float)
-    values = values[~np.isnan(values)]
+    max_t (max_{s<=t} R_s - R_t); NaN entries are skipped."""
+    values = _recorded(returns)
     return float(np.max(np.maximum.accumulate(values) - values)) if len(values) else 0.0
 
 
 def collapsed(returns: list[float]) -> bool:
     """Whether a run ended below half of its best return (for returns that are positive, such
     as CartPole's): it reached something and lost most of it."""
-    values = np.asarray(returns, dtype=float)
-    values = values[~np.isnan(values)]
+    values = _recorded(returns)
     return bool(len(values)) and values[-1] < values.max() / 2
 
 
