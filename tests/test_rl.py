@@ -253,3 +253,19 @@ def test_flattened_parameters_share_storage_with_the_module():
     with torch.no_grad():
         flat.add_(1.0)
     torch.testing.assert_close(model.net[0].weight, reference.net[0].weight + 1)
+
+
+def test_deterministic_ac_trains_the_returned_actor_reproducibly():
+    """The optimisers step flat copies of the parameters: the returned actor must be the trained
+    one (its parameters views of the flat tensor), and a seed must fix the whole run."""
+    config = rl.DeterministicConfig(
+        num_envs=1, replay_size=500, learning_starts=100, total_steps=300, eval_every=0
+    )
+    runs = [rl.train_deterministic_ac(config, seed=3, progress=False)[0] for _ in range(2)]
+    torch.manual_seed(3)
+    space = gym.make("Pendulum-v1").action_space
+    fresh = DeterministicPolicy(3, torch.as_tensor(space.low), torch.as_tensor(space.high))
+    trained, again = (torch.cat([p.reshape(-1) for p in a.parameters()]) for a in runs)
+    initial = torch.cat([p.detach().reshape(-1) for p in fresh.parameters()])
+    assert torch.equal(trained, again)
+    assert trained.shape == initial.shape and not torch.allclose(trained, initial)

@@ -21,7 +21,7 @@ import gymnasium as gym
 import torch
 from tqdm.auto import tqdm
 
-from f2p.rl.actor_critic import History
+from f2p.rl.actor_critic import History, flatten_parameters
 from f2p.rl.envs import bootstrap_observations, check_action_space, make_vec_env
 from f2p.rl.evaluate import EvaluationClock
 from f2p.rl.networks import ContinuousQCritic, DeterministicPolicy
@@ -82,8 +82,11 @@ def train_deterministic_ac(
     low, high = torch.as_tensor(space.low), torch.as_tensor(space.high)
     actor = DeterministicPolicy(obs_dim, low, high, config.hidden).to(device)
     critic = ContinuousQCritic(obs_dim, act_dim, config.hidden).to(device)
-    actor_opt = torch.optim.Adam(actor.parameters(), lr=config.actor_lr)
-    critic_opt = torch.optim.Adam(critic.parameters(), lr=config.critic_lr)
+    actor_params = list(actor.parameters())
+    # one flat tensor per network: Adam then steps one tensor, not a dozen small ones
+    (actor_flat, actor_grad), (critic_flat, critic_grad) = map(flatten_parameters, (actor, critic))
+    actor_opt = torch.optim.Adam([actor_flat], lr=config.actor_lr)
+    critic_opt = torch.optim.Adam([critic_flat], lr=config.critic_lr)
     noise_std = config.noise * (high - low).to(device)
     gen = torch.Generator(device=device).manual_seed(seed)
     gen_cpu = torch.Generator().manual_seed(seed)
@@ -127,12 +130,12 @@ def train_deterministic_ac(
         with torch.no_grad():  # Q-learning target with the greedy (deterministic) next action
             target = r + config.gamma * (1.0 - term) * critic(s_next, actor(s_next))
         critic_loss = (critic(s, a) - target).pow(2).mean()
-        critic_opt.zero_grad()
+        critic_grad.zero_()
         critic_loss.backward()
         critic_opt.step()
         actor_loss = -critic(s, actor(s)).mean()  # deterministic policy gradient
-        actor_opt.zero_grad()
-        actor_loss.backward()
+        actor_grad.zero_()
+        actor_loss.backward(inputs=actor_params)  # no critic weight gradients
         actor_opt.step()
         timers["network"] += (tock - tick) + (time.perf_counter() - tick2)
     total = clock.finish(updates * config.num_envs, actor)
