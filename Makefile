@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned to the tested version: a looser request can pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[book,dev,bench]'  # bench: the SB3 comparisons' tests run too
+	$(BIN)/pip install --quiet -e '.[book,dev,bench,scale]'  # bench, scale: SB3 and TRL tests run too
 	touch $@
 
 # MathJax, require.js and the ipywidgets HTML manager, served by the site itself (no CDN)
