@@ -67,6 +67,10 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             ["--batch", "8", "--tokens", "6", "--iterations", "1", "--warmup-steps", "2"],
         ),
         (
+            "ch11_trl.py",
+            ["--seeds", "0", "--warmup-steps", "2", "--iterations", "1", "--test", "4"],
+        ),
+        (
             "ch10_step_size.py",
             ["--seeds", "0", "--steps", "2048", "--eval-every", "1024", "--eval-episodes", "1"],
         ),
@@ -81,12 +85,15 @@ def test_benchmark_writes_results(tmp_path, script, args):
         pytest.importorskip("stable_baselines3", reason="needs the bench extra")
     if "trpo" in script:
         pytest.importorskip("sb3_contrib", reason="needs the bench extra")
+    if "trl" in script:
+        pytest.importorskip("trl", reason="needs the scale extra")
     out = tmp_path / "result.json"
     subprocess.run(
         [sys.executable, str(BENCHMARKS / script), *args, "--out", str(out)],
         check=True,
         capture_output=True,
-        env={"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+        env={"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+        | {"HF_HUB_OFFLINE": "1"},  # TRL's libraries: nothing from the Hub
     )
     (loaded,) = results.load(tmp_path)
     chapter = args[args.index("--chapter") + 1] if "--chapter" in args else script[2:4]
@@ -102,9 +109,6 @@ def harness():
         yield sb3_harness
     finally:
         sys.path.remove(str(BENCHMARKS))
-
-
-GOOD_HEADER = dict(chapter="10", benchmark="b", command="c", profile="full", device="cpu")
 
 
 GOOD_HEADER = dict(chapter="10", benchmark="b", command="c", profile="full", device="cpu")

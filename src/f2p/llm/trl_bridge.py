@@ -23,6 +23,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from f2p.llm import losses, tasks
 from f2p.llm.model import GPTConfig
+from f2p.llm.train import WarmupConfig, max_response
 
 
 def task_tokenizer() -> PreTrainedTokenizerFast:
@@ -75,6 +76,43 @@ def task_dataset(problems: list[tasks.Problem]) -> Dataset:
             "digits": [p.digits for p in problems],
         }
     )
+
+
+def warmup_dataset(config: WarmupConfig, seed: int = 0) -> Dataset:
+    """The package's warm-up examples (:func:`f2p.llm.train.warmup`), the same traces in the same
+    order, as prompt/completion pairs for TRL's ``SFTTrainer`` (it scores the completions)."""
+    gen = torch.Generator().manual_seed(seed)
+    prompts, completions = [], []
+    for step in range(config.steps):
+        digits = config.digits[step % len(config.digits)]
+        problems = tasks.sample_problems(config.batch, digits, gen)
+        checks = torch.rand(config.batch, generator=gen) < config.check_fraction
+        prompts += [p.prompt for p in problems]
+        completions += [tasks.trace(p, bool(c)) for p, c in zip(problems, checks, strict=True)]
+    return Dataset.from_dict({"prompt": prompts, "completion": completions})
+
+
+@torch.no_grad()
+def greedy_evaluation(model, problems: list[tasks.Problem]) -> dict[str, float]:
+    """Greedy pass@1 and mean response length (tokens, end token included) of a ``transformers``
+    model on ``problems`` of one level, read as :func:`f2p.llm.train.evaluate` reads the
+    package's GPT."""
+    model.eval()
+    prompts = tasks.encode([p.prompt for p in problems]).to(model.device)
+    out = model.generate(
+        prompts,
+        attention_mask=torch.ones_like(prompts),
+        max_new_tokens=max_response(problems[0].digits),
+        do_sample=False,
+        eos_token_id=tasks.EOS,
+        pad_token_id=tasks.PAD,
+    )
+    texts = tasks.decode(out[:, prompts.shape[1] :].cpu())
+    rewards = [tasks.reward(t, p) for t, p in zip(texts, problems, strict=True)]
+    return {
+        "pass@1": sum(rewards) / len(rewards),
+        "length": sum(map(len, texts)) / len(texts),
+    }
 
 
 def _responses(completion_ids: list[list[int]]) -> list[str]:
