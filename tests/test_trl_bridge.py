@@ -4,7 +4,9 @@ loss against the package's own, and short TRL runs offline. Needs the ``scale`` 
 
 from __future__ import annotations
 
+import importlib.util
 import socket
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +15,8 @@ pytest.importorskip("trl", reason="the scale extra (trl, transformers, datasets)
 
 from f2p.llm import losses, tasks  # noqa: E402
 from f2p.llm import trl_bridge as tb  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -173,3 +177,20 @@ def test_two_trl_steps_run_offline_and_move_the_parameters(method, tmp_path, no_
     run.train()
     assert run.state.global_step == 2
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_the_gpu_script_verifier_reads_gsm8k_answers_and_chat_completions():
+    path = ROOT / "chapters" / "11_llm_reasoning" / "scale" / "k15_gsm8k.py"
+    spec = importlib.util.spec_from_file_location("k15_gsm8k", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    solution = "Natalia sold 48/2 = 24 clips in May.\n#### 1,072"
+    assert script.final_number(solution) == 1072.0
+    completions = [
+        "48 + 24 = 1072\nSo the answer is 1,072",
+        [{"role": "assistant", "content": "The total is 1072"}],
+        "The answer is 1071",
+        "I cannot tell.",
+        "",
+    ]
+    assert script.correctness(completions, [solution] * 5) == [1.0, 1.0, 0.0, 0.0, 0.0]

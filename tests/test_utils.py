@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -143,15 +145,39 @@ def test_show_source_is_the_code_that_runs_as_a_python_block():
     assert repr(method).splitlines()[1].startswith("    ") and len(repr(method).splitlines()) == 2
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "f2p.rl.trpo.conjugate_gradient",
+        "f2p.oad.models.IDUCell.forward",
+        "f2p.utils.Source",  # a decorated class: the decorator is part of its source
+    ],
+)
+def test_show_source_without_importing_reads_the_same_code(name):
+    assert repr(utils.show_source(name, import_module=False)) == repr(utils.show_source(name))
+
+
+def test_show_source_without_importing_leaves_the_module_and_its_dependencies_unloaded():
+    code = (
+        "import sys; from f2p import utils; "
+        "shown = utils.show_source('f2p.llm.trl_bridge.K15Trainer._compute_loss', "
+        "import_module=False); "
+        "assert repr(shown).startswith('def _compute_loss(self, model, inputs):'), repr(shown); "
+        "assert 'f2p.llm.trl_bridge' not in sys.modules and 'trl' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_show_source_fences_code_that_contains_backticks():
     fenced = utils.Source("x", 'doc = """```python\nx\n```"""\n')._repr_markdown_()
     assert fenced.startswith("````python\n") and fenced.endswith("\n````")
 
 
 @pytest.mark.parametrize("name", ["nothing", "f2p.rl.trpo.no_such_name", "f2p.utils.PROFILES"])
-def test_show_source_rejects_what_is_not_a_function_or_class(name):
+@pytest.mark.parametrize("import_module", [True, False])
+def test_show_source_rejects_what_is_not_a_function_or_class(name, import_module):
     with pytest.raises(ValueError, match="show_source"):
-        utils.show_source(name)
+        utils.show_source(name, import_module=import_module)
 
 
 def test_learning_curve_legends_name_the_seeds_and_figures_fit_the_column():

@@ -19,7 +19,9 @@ The environment chooses, the code never hard-codes:
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import inspect
 import os
 import platform
@@ -250,11 +252,19 @@ class Source:
         return self.code.rstrip()
 
 
-def show_source(dotted_name: str, first_lines: int | None = None) -> Source:
+def show_source(
+    dotted_name: str, first_lines: int | None = None, import_module: bool = True
+) -> Source:
     """The source of ``dotted_name`` (a function, class or method, e.g.
     ``"f2p.rl.trpo.conjugate_gradient"`` or ``"f2p.oad.models.IDUCell.forward"``), imported from
     the installed package, so a chapter shows the code it runs, in the site and in any notebook;
-    only its ``first_lines`` when given."""
+    only its ``first_lines`` when given. ``import_module=False`` reads the installed module's
+    file instead of importing it: for modules whose optional dependencies are slow to import or
+    absent (``f2p.llm.trl_bridge``)."""
+    if not import_module:
+        code = _source_from_file(dotted_name)
+        lines = code.splitlines(keepends=True)[:first_lines]
+        return Source(dotted_name, textwrap.dedent("".join(lines)))
     parts = dotted_name.split(".")
     for split in range(len(parts) - 1, 0, -1):  # the longest importable module prefix
         try:
@@ -273,3 +283,29 @@ def show_source(dotted_name: str, first_lines: int | None = None) -> Source:
         f"show_source: expected 'package.module.name' of a function, class or method, "
         f"got {dotted_name!r}"
     )
+
+
+def _source_from_file(dotted_name: str) -> str:
+    """The source lines (decorators included) of a function, class or method, found in its
+    module's file by parsing it, never importing the module itself (only its parent packages)."""
+    parts = dotted_name.split(".")
+    for split in range(1, len(parts)):
+        spec = importlib.util.find_spec(".".join(parts[:split]))
+        if spec is None or spec.origin is None:
+            break
+        if spec.submodule_search_locations is None:  # a module, not a package: its file
+            text = Path(spec.origin).read_text(encoding="utf-8")
+            node: ast.AST = ast.parse(text)
+            for name in parts[split:]:
+                found = [
+                    child
+                    for child in getattr(node, "body", [])
+                    if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                    and child.name == name
+                ]
+                if not found:
+                    raise ValueError(f"show_source({dotted_name!r}): no {name!r} in {spec.origin}")
+                node = found[0]
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            return "".join(text.splitlines(keepends=True)[start - 1 : node.end_lineno])
+    raise ValueError(f"show_source: no module file found for {dotted_name!r}")
