@@ -39,7 +39,8 @@ LEVELS = (1, 2, 3)
 
 
 def common(out: str, seed: int) -> dict:
-    """TRL settings shared by every run: CPU in float32, no logging, no checkpoints."""
+    """TRL settings shared by every run, as in the package's loop (AdamW without weight decay,
+    a constant learning rate, no gradient clipping); CPU in float32, no logging or checkpoints."""
     return dict(
         output_dir=out,
         seed=seed,
@@ -50,6 +51,7 @@ def common(out: str, seed: int) -> dict:
         disable_tqdm=True,
         lr_scheduler_type="constant",
         weight_decay=0.0,
+        max_grad_norm=0.0,  # the Trainer clips at 1.0 by default; the package's loop does not
     )
 
 
