@@ -261,10 +261,14 @@ def show_source(
     only its ``first_lines`` when given. ``import_module=False`` reads the installed module's
     file instead of importing it: for modules whose optional dependencies are slow to import or
     absent (``f2p.llm.trl_bridge``)."""
-    if not import_module:
-        code = _source_from_file(dotted_name)
-        lines = code.splitlines(keepends=True)[:first_lines]
-        return Source(dotted_name, textwrap.dedent("".join(lines)))
+    code = _source_from_import(dotted_name) if import_module else _source_from_file(dotted_name)
+    lines = code.splitlines(keepends=True)[:first_lines]
+    return Source(dotted_name, textwrap.dedent("".join(lines)))
+
+
+def _source_from_import(dotted_name: str) -> str:
+    """The source of a function, class or method, found by importing the longest importable
+    module prefix of ``dotted_name`` and following the attributes after it."""
     parts = dotted_name.split(".")
     for split in range(len(parts) - 1, 0, -1):  # the longest importable module prefix
         try:
@@ -274,11 +278,9 @@ def show_source(
         try:
             for attribute in parts[split:]:
                 obj = getattr(obj, attribute)
-            code = inspect.getsource(obj)
+            return inspect.getsource(obj)
         except (AttributeError, TypeError, OSError) as err:
             raise ValueError(f"show_source({dotted_name!r}): {err}") from err
-        lines = code.splitlines(keepends=True)[:first_lines]
-        return Source(dotted_name, textwrap.dedent("".join(lines)))
     raise ValueError(
         f"show_source: expected 'package.module.name' of a function, class or method, "
         f"got {dotted_name!r}"

@@ -50,10 +50,18 @@ def k15_loss(
     samples, r_bar the mean reward of each problem's k samples; ``logp`` are sequence log-probs
     under the policy being trained, ``logp_old`` under pi_i (the sampler, no gradient)."""
     _check_groups(rewards, logp, logp_old)
+    advantages = rewards - rewards.mean(dim=1, keepdim=True)
+    return k15_loss_from_advantages(logp, logp_old, advantages, tau)
+
+
+def k15_loss_from_advantages(
+    logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, tau: float
+) -> torch.Tensor:
+    """k1.5's loss with A = r - r_bar already computed (as TRL does when ``scale_rewards="none"``):
+    mean of (A - tau (log pi_theta - log pi_i))^2 over all entries, any shape."""
     if tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
-    baseline = rewards.mean(dim=1, keepdim=True)
-    return (rewards - baseline - tau * (logp - logp_old.detach())).pow(2).mean()
+    return (advantages - tau * (logp - logp_old.detach())).pow(2).mean()
 
 
 def k15_direction(

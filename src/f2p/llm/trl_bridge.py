@@ -149,16 +149,6 @@ def length_reward(prompts, completion_ids, a, b, digits, **_) -> list[float]:
     return out
 
 
-def k15_loss_from_advantages(
-    logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, tau: float
-) -> torch.Tensor:
-    """k1.5's loss with r - r_bar given (TRL's advantages when ``scale_rewards="none"``):
-    mean of (A - tau (log pi_theta(y|x) - log pi_i(y|x)))^2 over sequences (B,)."""
-    if tau <= 0:
-        raise ValueError(f"tau must be > 0, got {tau}")
-    return (advantages - tau * (logp - logp_old.detach())).pow(2).mean()
-
-
 @dataclass
 class K15Config(GRPOConfig):
     """GRPOConfig for :class:`K15Trainer`: advantages are r - r_bar (no division by the
@@ -197,7 +187,7 @@ class K15Trainer(GRPOTrainer):
         )
         old = inputs.get("old_per_token_logps")  # absent when pi_theta is still pi_i
         old = token_logp.detach() if old is None else old
-        loss = k15_loss_from_advantages(
+        loss = losses.k15_loss_from_advantages(
             (token_logp * mask).sum(-1), (old * mask).sum(-1), inputs["advantages"], self.args.tau
         )
         return loss / self.current_gradient_accumulation_steps
