@@ -47,7 +47,8 @@ test: $(STAMP) $(ASSETS) chromium
 	F2P_PROFILE=fast OMP_NUM_THREADS=1 $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
 	$(MAKE) dist notebooks pdf
-	$(BIN)/pytest -m site tests/test_site.py tests/test_takeaway.py --durations=5
+	# two browsers, one per worker: the page checks are independent
+	$(BIN)/pytest -n $(JOBS) --dist worksteal -m site tests/test_site.py tests/test_takeaway.py --durations=5
 
 dist: $(STAMP)
 	rm -rf dist
