@@ -275,3 +275,79 @@ def calibrated_ap(candidate: Callable[[torch.Tensor, torch.Tensor], float]) -> N
         name="calibrated_ap",
         trials=20,
     )
+
+
+def _fusion_inputs(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    n, classes = (int(v) for v in torch.randint(1, 7, (2,), generator=gen))
+    return tuple(torch.randn(n, classes + 1, generator=gen) * 4 for _ in range(2))
+
+
+def late_fusion(candidate: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Chapter 01 exercise: two-stream late fusion of (N, classes) logits, the average of the two
+    streams' softmax probabilities."""
+    from f2p.video.models import late_fusion as reference
+
+    check_function(candidate, reference, _fusion_inputs, name="late_fusion", trials=10)
+
+
+def _cross_modality_inputs(gen: torch.Generator) -> tuple[torch.Tensor, int]:
+    c_out, k = (
+        int(torch.randint(1, 9, (1,), generator=gen)),
+        int(torch.randint(1, 4, (1,), generator=gen)),
+    )
+    channels = int(torch.randint(1, 11, (1,), generator=gen))
+    return torch.randn(c_out, 3, 2 * k - 1, 2 * k - 1, generator=gen), channels
+
+
+def reference_cross_modality_weight(rgb_weight: torch.Tensor, channels: int) -> torch.Tensor:
+    """TSN's cross-modality initialisation of a first convolution's weight (C_out, 3, k, k): the
+    average over the RGB channels, replicated across ``channels`` new input channels (what
+    :func:`f2p.video.models.cross_modality_init` does to a network's stem)."""
+    return rgb_weight.mean(1, keepdim=True).expand(-1, channels, -1, -1).contiguous()
+
+
+def cross_modality_weight(candidate: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    """Chapter 02 exercise: TSN's cross-modality initialisation of a stem weight."""
+    check_function(
+        candidate,
+        reference_cross_modality_weight,
+        _cross_modality_inputs,
+        name="cross_modality_weight",
+        trials=10,
+    )
+
+
+def _shift_inputs(gen: torch.Generator) -> tuple[torch.Tensor, int, int]:
+    clips, frames = (int(v) for v in torch.randint(1, 5, (2,), generator=gen))
+    fold_div = int((2, 4, 8)[int(torch.randint(0, 3, (1,), generator=gen))])
+    channels = fold_div * int(torch.randint(1, 3, (1,), generator=gen)) + int(
+        torch.randint(0, 3, (1,), generator=gen)
+    )
+    return torch.randn(clips * frames, channels, 2, 2, generator=gen), frames, fold_div
+
+
+def temporal_shift(candidate: Callable[[torch.Tensor, int, int], torch.Tensor]) -> None:
+    """Chapter 03 exercise: TSM's bidirectional shift of (N*T, C, H, W) features,
+    ``candidate(x, frames, fold_div)``: the first C // fold_div channels come from frame t+1, the
+    next C // fold_div from frame t-1, zeros at the clip's ends, the rest unchanged."""
+    from f2p.video.models import temporal_shift as reference
+
+    check_function(candidate, reference, _shift_inputs, name="temporal_shift", trials=15)
+
+
+def _length_inputs(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    groups, k = (
+        int(torch.randint(1, 5, (1,), generator=gen)),
+        int(torch.randint(2, 7, (1,), generator=gen)),
+    )
+    lengths = torch.randint(3, 12, (groups, k), generator=gen)
+    lengths[0] = lengths[0, 0]  # one group without a length signal
+    return lengths, torch.rand(groups, k, generator=gen) < 0.5
+
+
+def length_penalty(candidate: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Chapter 11 exercise: k1.5's length reward over each problem's k responses,
+    ``candidate(lengths, correct)`` for (G, k) tensors."""
+    from f2p.llm.losses import length_penalty as reference
+
+    check_function(candidate, reference, _length_inputs, name="length_penalty", trials=15)

@@ -1,0 +1,491 @@
+"""Assignments for instructors: per chapter, a student notebook, an instructor key and an
+otter-grader autograder, cut from the chapter's graded exercises (``make assignments``).
+
+    python book/assignments.py [--out _build/assignments] [CHAPTER ...]   (e.g. 08_actor_critic)
+
+Each chapter's graded exercises are listed in :data:`GRADED`. The exercise's text and its
+solution come from the chapter itself (the ``{exercise}`` and ``{solution-start}`` blocks), so
+the site, the key and the student version cannot drift apart. For each chapter the script
+writes an otter-assign source notebook (the key with otter's question, solution and test
+markers) and runs ``otter assign`` on it, which writes
+
+    <out>/<chapter>/student/<chapter>.ipynb     stubs raising NotImplementedError, public checks
+    <out>/<chapter>/autograder/<chapter>.ipynb  the instructor key
+    <out>/<chapter>/autograder/<chapter>-autograder.zip  for `otter run` or Gradescope
+
+The hidden tests compare the student's function with outputs stored when the assignments are
+built, on inputs the student does not see, while the package functions that solve the exercise
+refuse to run (:mod:`f2p.grading`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import torch
+import yaml
+
+from f2p import checks, grading
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
+from f2p_book import REQUIREMENT, SETUP_CELL  # noqa: E402  (the site's setup cell and version)
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+OTTER = "otter-grader>=7,<8"
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One auto-graded coding exercise of a chapter.
+
+    ``label`` is the exercise's label in the chapter, whose solution defines ``function``;
+    ``reference`` computes the stored outputs on ``cases`` inputs drawn by ``inputs`` (seeded);
+    ``refused`` names the implementations a submission may not call while it is graded."""
+
+    label: str
+    function: str
+    points: int
+    inputs: checks.InputMaker
+    reference: Callable[..., Any]
+    refused: tuple[str, ...]
+    hint: str
+    cases: int = 12
+    rtol: float = 1e-5
+    atol: float = 1e-6
+
+
+def _calibrated_ap(scores: torch.Tensor, targets: torch.Tensor) -> float:
+    from f2p.oad.metrics import average_precision
+
+    return average_precision(scores, targets, calibrated=True)
+
+
+def _cross_modality(rgb_weight: torch.Tensor, channels: int) -> torch.Tensor:
+    return checks.reference_cross_modality_weight(rgb_weight, channels)
+
+
+def _reference(dotted_name: str) -> Callable[..., Any]:
+    return grading.resolve(dotted_name)[2]
+
+
+SOFTMAXES = ("torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax")
+
+GRADED: dict[str, list[Graded]] = {
+    "00_getting_started": [
+        Graded(
+            "ch00-ex-softmax",
+            "my_softmax",
+            2,
+            checks._softmax_inputs,
+            checks._reference_softmax,
+            SOFTMAXES + ("torch.special.softmax",),
+            "subtract each row's maximum before exponentiating",
+            rtol=1e-6,
+        ),
+    ],
+    "01_two_stream": [
+        Graded(
+            "ch01-ex-fusion",
+            "my_late_fusion",
+            2,
+            checks._fusion_inputs,
+            _reference("f2p.video.models.late_fusion"),
+            ("f2p.video.models.late_fusion",),
+            "average the two streams' softmax probabilities, not their logits",
+        ),
+    ],
+    "02_tsn": [
+        Graded(
+            "ch02-ex-cross-modality",
+            "my_cross_modality_weight",
+            2,
+            checks._cross_modality_inputs,
+            _cross_modality,
+            ("f2p.checks.reference_cross_modality_weight",),
+            "average over the RGB axis (dim 1), then repeat that average `channels` times",
+        ),
+    ],
+    "03_temporal_modelling": [
+        Graded(
+            "ch03-ex-shift",
+            "my_shift",
+            3,
+            checks._shift_inputs,
+            _reference("f2p.video.models.temporal_shift"),
+            ("f2p.video.models.temporal_shift",),
+            "view the batch as (clips, frames, C, H, W) and fill a zero tensor slice by slice",
+            cases=15,
+        ),
+    ],
+    "04_motion_features": [
+        Graded(
+            "ch04-ex-difference",
+            "my_difference",
+            2,
+            checks._difference_inputs,
+            _reference("f2p.video.motion.shifted_difference"),
+            ("f2p.video.motion.shifted_difference",),
+            "view the batch as clips, subtract along time, leave each clip's last frame at zero",
+        ),
+    ],
+    "05_3d_vs_2d": [
+        Graded(
+            "ch05-ex-uniformity",
+            "my_uniformity",
+            2,
+            checks._kernel_inputs,
+            _reference("f2p.video.spatiotemporal.temporal_uniformity"),
+            ("f2p.video.spatiotemporal.temporal_uniformity",),
+            "move the time axis last and flatten the others; then (sum w)^2 / (t sum w^2)",
+        ),
+    ],
+    "06_online_detection": [
+        Graded(
+            "ch06-ex-cap",
+            "my_cap",
+            3,
+            checks._ap_inputs,
+            _calibrated_ap,
+            ("f2p.oad.metrics.average_precision",),
+            "rank by score; at each positive add TP / (TP + FP / w); divide by the positives",
+            cases=20,
+        ),
+    ],
+    "07_autoregressive": [
+        Graded(
+            "ch07-ex-mask",
+            "my_mask",
+            2,
+            checks._causal_mask_inputs,
+            _reference("f2p.generative.pixelcnn.causal_mask"),
+            ("f2p.generative.pixelcnn.causal_mask",),
+            "rows above the centre are visible; in the centre row, the taps left of it (and the "
+            "centre itself for type B)",
+        ),
+    ],
+    "08_actor_critic": [
+        Graded(
+            "ch08-ex-gae",
+            "my_gae",
+            3,
+            checks._gae_inputs,
+            _reference("f2p.rl.returns.gae"),
+            ("f2p.rl.returns.gae",),
+            "loop backwards in time, carrying the advantage of the step after",
+            cases=20,
+        ),
+    ],
+    "09_ddpg": [
+        Graded(
+            "ch09-ex-td3",
+            "my_td3_target",
+            2,
+            checks._td3_inputs,
+            _reference("f2p.rl.ddpg.td3_target"),
+            ("f2p.rl.ddpg.td3_target",),
+            "r + gamma (1 - terminated) min(Q1', Q2')",
+        ),
+    ],
+    "10_trpo": [
+        Graded(
+            "ch10-ex-cg",
+            "my_cg",
+            3,
+            checks._cg_inputs,
+            checks.krylov_minimiser,
+            ("f2p.rl.trpo.conjugate_gradient", "f2p.checks.krylov_minimiser"),
+            "start from x = 0 and r = p = b; each iteration steps along p, then makes the next "
+            "direction M-conjugate to it",
+            cases=20,
+            rtol=1e-6,
+            atol=1e-8,
+        ),
+    ],
+    "11_llm_reasoning": [
+        Graded(
+            "ch11-ex-length-code",
+            "my_length_penalty",
+            2,
+            checks._length_inputs,
+            _reference("f2p.llm.losses.length_penalty"),
+            ("f2p.llm.losses.length_penalty",),
+            "lambda = 0.5 - (len - min) / (max - min) per group; wrong answers keep min(0, lambda);"
+            " a group whose lengths are all equal gets 0",
+            cases=15,
+        ),
+    ],
+}
+
+
+# --- reading the chapter ---------------------------------------------------------------------
+
+
+def chapter_file(chapter: str) -> Path:
+    """The MyST notebook of ``chapter`` (its folder name, e.g. ``08_actor_critic``)."""
+    found = sorted((CHAPTERS / chapter).glob("*.md"))
+    if len(found) != 1:
+        raise SystemExit(f"expected one chapter notebook in {CHAPTERS / chapter}, found {found}")
+    return found[0]
+
+
+def _block(text: str, pattern: str, what: str) -> re.Match[str]:
+    match = re.search(pattern, text, flags=re.MULTILINE | re.DOTALL)
+    if match is None:
+        raise SystemExit(f"no {what} in the chapter")
+    return match
+
+
+def exercise_text(text: str, label: str) -> str:
+    """The body of the ``{exercise}`` block labelled ``label``."""
+    pattern = rf"^```{{exercise}}\n:label: {re.escape(label)}\n(.*?)^```$"
+    return _block(text, pattern, f"exercise {label!r}").group(1).strip()
+
+
+def solution_parts(text: str, label: str) -> list[tuple[str, str]]:
+    """The solution of exercise ``label`` in order, as ("markdown", text) and ("code", source)
+    parts."""
+    pattern = rf"^````{{solution-start}} {re.escape(label)}\n.*?^````\n(.*?)^````{{solution-end}}"
+    body = _block(text, pattern, f"solution of {label!r}").group(1)
+    pieces = re.split(r"^```{code-cell} ipython3\n(.*?)^```$", body, flags=re.M | re.S)
+    parts = [("code" if i % 2 else "markdown", piece.strip()) for i, piece in enumerate(pieces)]
+    return [(kind, piece) for kind, piece in parts if piece]
+
+
+ROLE = re.compile(r"\{(eq|prf:ref|ref|numref|doc|cite|cite:p|cite:t|term)\}`([^`]*)`")
+
+
+def plain_markdown(text: str) -> str:
+    """MyST that Jupyter renders: roles become text, ``{math}`` blocks become $$ ... $$."""
+
+    def role(match: re.Match[str]) -> str:
+        kind, target = match.groups()
+        if kind.startswith("cite"):
+            return f"[{target}]"
+        if kind == "eq":
+            return f"the chapter's equation ({target})"
+        return f"*{target.split('<')[0].strip() or target}* (in the chapter)"
+
+    text = re.sub(r"^```{math}\n(?::label: .*\n)?(.*?)^```$", r"$$\n\1$$", text, flags=re.M | re.S)
+    return ROLE.sub(role, text)
+
+
+def solution_code(code: str, function: str | None) -> str:
+    """A solution cell without the site's self-check call (``f2p.checks.x(...)``); it must
+    define ``function`` when one is named."""
+    lines = [line for line in code.splitlines() if not line.startswith("f2p.checks.")]
+    solution = "\n".join(lines).strip() + "\n"
+    if function is not None and function not in _functions(solution):
+        raise SystemExit(f"the solution does not define {function}()")
+    return solution
+
+
+def _functions(code: str) -> dict[str, ast.FunctionDef]:
+    return {node.name: node for node in ast.parse(code).body if isinstance(node, ast.FunctionDef)}
+
+
+def stub(code: str, function: str, hint: str) -> str:
+    """``function``'s signature (and docstring) from the solution, with a body that raises
+    ``NotImplementedError`` carrying ``hint``."""
+    node = _functions(code)[function]
+    lines = code.splitlines()
+    first = node.body[0]
+    has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    end = first.end_lineno if has_docstring else first.lineno - 1
+    header = "\n".join(lines[node.lineno - 1 : end])
+    message = f"write {function}: {hint}"
+    return f"{header}\n    raise NotImplementedError({message!r})\n"
+
+
+def title(text: str) -> str:
+    match = re.search(r"^# (.*)$", text, flags=re.MULTILINE)
+    if match is None:
+        raise SystemExit("no '# ' title in the chapter")
+    return match.group(1).strip()
+
+
+def chapter_number(chapter: str) -> int:
+    return int(chapter.split("_")[0])
+
+
+# --- writing the key -------------------------------------------------------------------------
+
+
+def cases(graded: Graded, seed: int, count: int) -> str:
+    """``count`` inputs drawn with ``seed`` and the reference's outputs on them, packed."""
+    gen = torch.Generator().manual_seed(seed)
+    drawn = []
+    for _ in range(count):
+        args = list(graded.inputs(gen))
+        drawn.append((args, graded.reference(*checks._clone(args))))
+    return grading.pack_cases(drawn)
+
+
+def test_cell(graded: Graded, hidden: bool) -> str:
+    """An otter exception-based test: the student's function on stored cases (0 points for the
+    public one the student can run, all the exercise's points for the hidden one)."""
+    name = "hidden" if hidden else "public"
+    packed = cases(graded, seed=2 if hidden else 1, count=graded.cases if hidden else 3)
+    config = {"hidden": hidden, "points": graded.points if hidden else 0}
+    return (
+        f'""" # BEGIN TEST CONFIG\n{yaml.safe_dump(config)}""" # END TEST CONFIG\n'
+        f"def test_{name}({graded.function}):\n"
+        "    from f2p.grading import run_cases\n\n"
+        f"    run_cases(\n        {graded.function},\n        {packed!r},\n"
+        f"        refused={graded.refused!r},\n        rtol={graded.rtol!r},\n"
+        f"        atol={graded.atol!r},\n    )\n\n\n"
+        f"test_{name}({graded.function})\n"
+    )
+
+
+def _setup_code() -> str:
+    setup = SETUP_CELL.format(requirement=REQUIREMENT).split("\n", 2)[2].rsplit("```", 1)[0]
+    return (
+        setup
+        + "\nif importlib.util.find_spec('otter') is None:  # the grader's client\n"
+        + f"    subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', {OTTER!r}], "
+        + "check=True)\n"
+    )
+
+
+def macros() -> str:
+    """The book's TeX macros as \\newcommand lines, for Jupyter's MathJax."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    defined = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
+    lines = []
+    for name, body in defined.items():
+        if isinstance(body, list):
+            lines.append(f"\\newcommand{{\\{name}}}[{body[1]}]{{{body[0]}}}")
+        else:
+            lines.append(f"\\newcommand{{\\{name}}}{{{body}}}")
+    return "$" + "\n".join(lines) + "$"
+
+
+def key_notebook(chapter: str) -> nbformat.NotebookNode:
+    """The otter-assign source of ``chapter``: the key, with otter's markers."""
+    text = chapter_file(chapter).read_text(encoding="utf-8")
+    number, graded = chapter_number(chapter), GRADED[chapter]
+    v4 = nbformat.v4
+    config = {
+        "name": chapter,
+        "init_cell": False,
+        "check_all_cell": True,
+        "export_cell": {"pdf": False},
+        "run_tests": False,
+        "generate": True,
+        "tests": {"files": False, "ok_format": False},
+        "requirements": "requirements.txt",  # written beside the source by build()
+    }
+    total = sum(g.points for g in graded)
+    cells = [
+        v4.new_raw_cell("# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)),
+        v4.new_markdown_cell(
+            f"# Chapter {number} exercises: {title(text)}\n\n"
+            f"The graded coding exercises of chapter {number} of *Frames to Policies* "
+            f"({len(graded)} exercises, {total} points). Read the chapter first. Write each "
+            "function where it says `raise NotImplementedError`, then run the check below it: "
+            "`grader.check` runs the public tests (a few fixed inputs); the hidden tests, which "
+            "carry the points, use other inputs. Calling the course package's own "
+            "implementation of the exercise scores nothing.\n\n" + macros()
+        ),
+        v4.new_code_cell(_setup_code()),
+        v4.new_code_cell(f'import otter\n\ngrader = otter.Notebook("{chapter}.ipynb")'),
+        v4.new_code_cell("import numpy as np\nimport torch\n\nimport f2p"),
+    ]
+    for index, exercise in enumerate(graded, start=1):
+        parts = solution_parts(text, exercise.label)
+        solution = next(
+            solution_code(code, exercise.function)
+            for kind, code in parts
+            if kind == "code" and exercise.function in _functions(code)
+        )
+        key = [
+            v4.new_markdown_cell(plain_markdown(piece))
+            if kind == "markdown"
+            else v4.new_code_cell(
+                f"# BEGIN SOLUTION NO PROMPT\n{solution_code(piece, None)}# END SOLUTION"
+            )
+            for kind, piece in parts
+        ]
+        points = "point" if exercise.points == 1 else "points"
+        cells += [
+            v4.new_raw_cell(
+                f"# BEGIN QUESTION\nname: ex{number}_{index}\npoints: {exercise.points}"
+            ),
+            v4.new_markdown_cell(
+                f"**Exercise {number}.{index}** ({exercise.points} {points}). "
+                + plain_markdown(exercise_text(text, exercise.label))
+            ),
+            v4.new_raw_cell("# BEGIN PROMPT"),
+            v4.new_code_cell(stub(solution, exercise.function, exercise.hint)),
+            v4.new_raw_cell("# END PROMPT"),
+            v4.new_raw_cell("# BEGIN SOLUTION"),
+            *key,
+            v4.new_raw_cell("# END SOLUTION"),
+            v4.new_raw_cell("# BEGIN TESTS"),
+            v4.new_code_cell(test_cell(exercise, hidden=False)),
+            v4.new_code_cell(test_cell(exercise, hidden=True)),
+            v4.new_raw_cell("# END TESTS"),
+            v4.new_raw_cell("# END QUESTION"),
+        ]
+    notebook = v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return notebook
+
+
+# --- otter assign ----------------------------------------------------------------------------
+
+
+def build(chapter: str, out: Path) -> Path:
+    """Write ``chapter``'s student, key and autograder under ``out / chapter``; return it."""
+    from otter.assign import main as otter_assign
+
+    target = out / chapter
+    if target.exists():
+        shutil.rmtree(target)
+    source = out / ".sources" / chapter / f"{chapter}.ipynb"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(key_notebook(chapter), source)
+    (source.parent / "requirements.txt").write_text(f"{REQUIREMENT}\n")
+    otter_assign(str(source), str(target), no_pdfs=True)
+    student = target / "student" / f"{chapter}.ipynb"
+    notebook = nbformat.read(student, as_version=4)
+    notebook.cells = [c for c in notebook.cells if c.cell_type != "code" or c.source.strip()]
+    nbformat.write(notebook, student)
+    (archive,) = (target / "autograder").glob(f"{chapter}-autograder_*.zip")
+    archive.rename(target / "autograder" / f"{chapter}-autograder.zip")
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapters", nargs="*", default=sorted(GRADED), help="chapter folders")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "assignments")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.chapters) - set(GRADED))
+    if unknown:
+        parser.error(f"no graded exercises for {unknown}; chapters: {sorted(GRADED)}")
+    start = time.perf_counter()
+    for chapter in args.chapters:
+        target = build(chapter, args.out)
+        points = sum(g.points for g in GRADED[chapter])
+        print(f"{chapter}: {len(GRADED[chapter])} exercises, {points} points -> {target}")
+    print(f"{len(args.chapters)} chapters in {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
