@@ -5,6 +5,7 @@
 #   make dist   the package's wheel and sdist into dist/ (frames-to-policies, imported as f2p)
 #   make notebooks  the executed notebooks, laid out for the launch buttons' `notebooks` branch
 #   make pdf    the whole book as one PDF, into the site's downloads
+#   make assignments  per chapter: student notebook, instructor key, otter autograder
 #   make stress chapters executed many times by both notebook paths (issue 24; not in CI)
 # The publishing workflows (.github/workflows) call these targets and nothing else.
 PYTHON ?= python3
@@ -14,7 +15,7 @@ STAMP  := $(VENV)/.installed
 ASSETS := vendor/site/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab assets chromium clean dist notebooks check-version pdf stress
+.PHONY: book test lab assets chromium clean dist notebooks check-version pdf stress assignments
 .DEFAULT_GOAL := test
 
 $(STAMP): pyproject.toml
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned to the tested version: a looser request can pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[book,dev,bench,scale]'  # bench, scale: SB3 and TRL tests run too
+	$(BIN)/pip install --quiet -e '.[book,dev,bench,scale,teach]'  # bench, scale, teach: SB3, TRL and otter tests run too
 	touch $@
 
 # MathJax, require.js and the ipywidgets HTML manager, served by the site itself (no CDN)
@@ -49,6 +50,10 @@ test: $(STAMP) $(ASSETS) chromium
 	$(MAKE) dist notebooks pdf
 	# two browsers, one per worker: the page checks are independent
 	$(BIN)/pytest -n $(JOBS) --dist worksteal -m site tests/test_site.py tests/test_takeaway.py --durations=5
+
+# The instructors' kit into _build/assignments/<chapter>/{student,autograder} (book/assignments.py)
+assignments: $(STAMP)
+	$(BIN)/python book/assignments.py --out _build/assignments
 
 dist: $(STAMP)
 	rm -rf dist

@@ -273,7 +273,7 @@ def plain_markdown(text: str) -> str:
         if kind.startswith("cite"):
             return f"[{target}]"
         if kind == "eq":
-            return f"the chapter's equation ({target})"
+            return f"(the chapter's equation {target})"
         return f"*{target.split('<')[0].strip() or target}* (in the chapter)"
 
     text = re.sub(r"^```{math}\n(?::label: .*\n)?(.*?)^```$", r"$$\n\1$$", text, flags=re.M | re.S)
@@ -311,7 +311,7 @@ def title(text: str) -> str:
     match = re.search(r"^# (.*)$", text, flags=re.MULTILINE)
     if match is None:
         raise SystemExit("no '# ' title in the chapter")
-    return match.group(1).strip()
+    return re.sub(r"^\d+ · ", "", match.group(1).strip())  # "08 · Actor-critic" -> "Actor-critic"
 
 
 def chapter_number(chapter: str) -> int:
@@ -392,7 +392,8 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
         v4.new_markdown_cell(
             f"# Chapter {number} exercises: {title(text)}\n\n"
             f"The graded coding exercises of chapter {number} of *Frames to Policies* "
-            f"({len(graded)} exercises, {total} points). Read the chapter first. Write each "
+            f"({len(graded)} exercise{'s' * (len(graded) > 1)}, {total} points). "
+            "Read the chapter first. Write each "
             "function where it says `raise NotImplementedError`, then run the check below it: "
             "`grader.check` runs the public tests (a few fixed inputs); the hidden tests, which "
             "carry the points, use other inputs. Calling the course package's own "

@@ -60,8 +60,11 @@ def run_cells(nb: nbformat.NotebookNode) -> dict[str, Any]:
     return env
 
 
-def grade(built: Path, chapter: str, env: dict[str, Any]) -> dict[str, float]:
-    """Each question's score on ``env``, from the autograder zip's (hidden) test files."""
+def grade(
+    built: Path, chapter: str, env: dict[str, Any], messages: list[str] | None = None
+) -> dict[str, float]:
+    """Each question's score on ``env``, from the autograder zip's (hidden) test files; their
+    messages are appended to ``messages``."""
     scores = {}
     archive = built / chapter / "autograder" / f"{chapter}-autograder.zip"
     with zipfile.ZipFile(archive) as zipped:
@@ -72,6 +75,8 @@ def grade(built: Path, chapter: str, env: dict[str, Any]) -> dict[str, float]:
             test = ExceptionTestFile.from_file(str(path))
             test.run(env)
             scores[test.name] = test.score
+            if messages is not None:
+                messages += [result.message for result in test.test_case_results]
     return scores
 
 
@@ -118,9 +123,13 @@ def test_the_packages_own_implementation_scores_nothing(built, chapter):
     for question, exercise in zip(marks, assignments.GRADED[chapter], strict=True):
         package = grading.resolve(exercise.refused[0])[2]
         env = run_cells(notebook(built, chapter, "key"))
-        for answer in (package, lambda *args, f=package: f(*args)):  # itself, or wrapped
+        name = exercise.refused[0]
+        wrapped = lambda *args, name=name: grading.resolve(name)[2](*args)  # noqa: E731
+        for answer in (package, wrapped):
             env[exercise.function] = answer
-            assert grade(built, chapter, env) == {**marks, question: 0.0}
+            messages: list[str] = []
+            assert grade(built, chapter, env, messages) == {**marks, question: 0.0}
+            assert any("RefusedImplementation" in m for m in messages), messages
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

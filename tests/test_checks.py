@@ -148,3 +148,22 @@ def test_video_and_detection_checkers_pass_references_and_catch_mistakes(capsys)
         checks.temporal_uniformity(lambda w: temporal_uniformity(w) * w.shape[2])
     with pytest.raises(checks.CheckFailed):  # plain AP is not calibrated
         checks.calibrated_ap(average_precision)
+
+
+def test_the_new_chapter_checkers_pass_references_and_catch_typical_mistakes(capsys):
+    from f2p.llm.losses import length_penalty
+    from f2p.video.models import late_fusion, temporal_shift
+
+    checks.late_fusion(late_fusion)
+    checks.cross_modality_weight(checks.reference_cross_modality_weight)
+    checks.temporal_shift(temporal_shift)
+    checks.length_penalty(length_penalty)
+    assert capsys.readouterr().out.count("PASS") == 4
+    with pytest.raises(checks.CheckFailed):  # averaging logits, then normalising
+        checks.late_fusion(lambda a, b: torch.softmax((a + b) / 2, dim=-1))
+    with pytest.raises(checks.CheckFailed):  # summing the RGB filters instead of averaging
+        checks.cross_modality_weight(lambda w, c: w.sum(1, keepdim=True).repeat(1, c, 1, 1))
+    with pytest.raises(checks.CheckFailed):  # the online (one-way) shift
+        checks.temporal_shift(lambda x, f, d: temporal_shift(x, f, d, online=True))
+    with pytest.raises(checks.CheckFailed):  # wrong answers keep a positive lambda too
+        checks.length_penalty(lambda n, c: length_penalty(n, torch.ones_like(c)))

@@ -67,7 +67,9 @@ def refusing(dotted_names: Sequence[str]) -> Iterator[list[Any]]:
     originals, restore = [], []
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise RefusedImplementation("this exercise asks for your own implementation")
+        # runs with the refused function's globals: reach this module through a builtin
+        grading = __import__("f2p.grading", fromlist=["RefusedImplementation"])
+        raise grading.RefusedImplementation("this exercise asks for your own implementation")
 
     try:
         for name in dotted_names:
