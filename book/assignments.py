@@ -104,6 +104,16 @@ GRADED: dict[str, list[Graded]] = {
             ("f2p.video.models.late_fusion",),
             "average the two streams' softmax probabilities, not their logits",
         ),
+        Graded(
+            "ch01-ex-hs-update",
+            "my_hs_update",
+            3,
+            checks._hs_inputs,
+            checks.reference_hs_update,
+            ("f2p.checks.reference_hs_update", "f2p.video.flow.horn_schunck"),
+            "compute (I_x u_bar + I_y v_bar + I_t) / (alpha^2 + I_x^2 + I_y^2) once, then correct "
+            "both means by it",
+        ),
     ],
     "02_tsn": [
         Graded(
@@ -114,6 +124,15 @@ GRADED: dict[str, list[Graded]] = {
             _cross_modality,
             ("f2p.checks.reference_cross_modality_weight",),
             "average over the RGB axis (dim 1), then repeat that average `channels` times",
+        ),
+        Graded(
+            "ch02-ex-weighted",
+            "my_weighted_consensus",
+            2,
+            checks._consensus_inputs,
+            checks.reference_weighted_consensus,
+            ("f2p.checks.reference_weighted_consensus",),
+            "softmax the weights over the snippets, then a weighted sum over dim 1",
         ),
     ],
     "03_temporal_modelling": [
@@ -127,6 +146,15 @@ GRADED: dict[str, list[Graded]] = {
             "view the batch as (clips, frames, C, H, W) and fill a zero tensor slice by slice",
             cases=15,
         ),
+        Graded(
+            "ch03-ex-nonlocal",
+            "my_nonlocal",
+            2,
+            checks._nonlocal_inputs,
+            checks.reference_nonlocal,
+            ("f2p.checks.reference_nonlocal",),
+            "theta @ phi^T gives the (N, L, M) affinities; softmax over M, then multiply by g",
+        ),
     ],
     "04_motion_features": [
         Graded(
@@ -138,6 +166,15 @@ GRADED: dict[str, list[Graded]] = {
             ("f2p.video.motion.shifted_difference",),
             "view the batch as clips, subtract along time, leave each clip's last frame at zero",
         ),
+        Graded(
+            "ch04-ex-excitation",
+            "my_excitation",
+            2,
+            checks._excitation_inputs,
+            checks.reference_excitation,
+            ("f2p.checks.reference_excitation",),
+            "mean of d over (H, W) with keepdim, A = 2 sigmoid(.) - 1, then x + x * A",
+        ),
     ],
     "05_3d_vs_2d": [
         Graded(
@@ -148,6 +185,16 @@ GRADED: dict[str, list[Graded]] = {
             _reference("f2p.video.spatiotemporal.temporal_uniformity"),
             ("f2p.video.spatiotemporal.temporal_uniformity",),
             "move the time axis last and flatten the others; then (sum w)^2 / (t sum w^2)",
+        ),
+        Graded(
+            "ch05-ex-mid",
+            "my_mid_channels",
+            2,
+            checks._mid_inputs,
+            checks.reference_mid_channels,
+            ("f2p.checks.reference_mid_channels",),
+            "integer floor division of t k^2 C_in C_out by k^2 C_in + t C_out",
+            cases=30,
         ),
     ],
     "06_online_detection": [
@@ -161,6 +208,17 @@ GRADED: dict[str, list[Graded]] = {
             "rank by score; at each positive add TP / (TP + FP / w); divide by the positives",
             cases=20,
         ),
+        Graded(
+            "ch06-ex-contrastive",
+            "my_contrastive",
+            3,
+            checks._contrastive_inputs,
+            checks.reference_contrastive,
+            ("f2p.checks.reference_contrastive",),
+            "distances to e[:, -1:]; squared distance for the same label, squared hinge "
+            "max(0, m - distance) otherwise; average over the chunks not labelled -100",
+            cases=15,
+        ),
     ],
     "07_autoregressive": [
         Graded(
@@ -172,6 +230,16 @@ GRADED: dict[str, list[Graded]] = {
             ("f2p.generative.pixelcnn.causal_mask",),
             "rows above the centre are visible; in the centre row, the taps left of it (and the "
             "centre itself for type B)",
+        ),
+        Graded(
+            "ch07-ex-made",
+            "my_made_mask",
+            2,
+            checks._made_inputs,
+            checks.reference_made_mask,
+            ("f2p.checks.reference_made_mask",),
+            "compare degrees_out[:, None] with degrees_in[None, :]: >= inside, > at the output",
+            cases=20,
         ),
     ],
     "08_actor_critic": [
@@ -185,6 +253,15 @@ GRADED: dict[str, list[Graded]] = {
             "loop backwards in time, carrying the advantage of the step after",
             cases=20,
         ),
+        Graded(
+            "ch08-ex-returns",
+            "my_returns",
+            2,
+            checks._returns_inputs,
+            _reference("f2p.rl.returns.discounted_returns"),
+            ("f2p.rl.returns.discounted_returns", "f2p.rl.returns.gae"),
+            "run backwards in time: G_t = r_t + gamma G_{t+1}",
+        ),
     ],
     "09_ddpg": [
         Graded(
@@ -195,6 +272,15 @@ GRADED: dict[str, list[Graded]] = {
             _reference("f2p.rl.ddpg.td3_target"),
             ("f2p.rl.ddpg.td3_target",),
             "r + gamma (1 - terminated) min(Q1', Q2')",
+        ),
+        Graded(
+            "ch09-ex-soft",
+            "my_soft_update",
+            2,
+            checks._soft_inputs,
+            checks.reference_soft_update,
+            ("f2p.checks.reference_soft_update", "f2p.rl.ddpg.soft_update"),
+            "a convex combination of source and target, with weight tau on the source",
         ),
     ],
     "10_trpo": [
@@ -211,6 +297,17 @@ GRADED: dict[str, list[Graded]] = {
             rtol=1e-6,
             atol=1e-8,
         ),
+        Graded(
+            "ch10-ex-step",
+            "my_natural_step",
+            2,
+            checks._natural_inputs,
+            checks.reference_natural_step,
+            ("f2p.checks.reference_natural_step", "f2p.rl.trpo.trust_region_step"),
+            "x = F^{-1} g by torch.linalg.solve, then scale by sqrt(2 delta / x^T F x)",
+            rtol=1e-6,
+            atol=1e-8,
+        ),
     ],
     "11_llm_reasoning": [
         Graded(
@@ -223,6 +320,16 @@ GRADED: dict[str, list[Graded]] = {
             "lambda = 0.5 - (len - min) / (max - min) per group; wrong answers keep min(0, lambda);"
             " a group whose lengths are all equal gets 0",
             cases=15,
+        ),
+        Graded(
+            "ch11-ex-loss-code",
+            "my_k15_loss",
+            3,
+            checks._k15_inputs,
+            _reference("f2p.llm.losses.k15_loss"),
+            ("f2p.llm.losses.k15_loss", "f2p.llm.losses.k15_loss_from_advantages"),
+            "r - r_bar per problem (mean over dim 1), minus tau times the log-ratio with the "
+            "sampler's log-probabilities detached; square and average",
         ),
     ],
 }

@@ -167,3 +167,59 @@ def test_the_new_chapter_checkers_pass_references_and_catch_typical_mistakes(cap
         checks.temporal_shift(lambda x, f, d: temporal_shift(x, f, d, online=True))
     with pytest.raises(checks.CheckFailed):  # wrong answers keep a positive lambda too
         checks.length_penalty(lambda n, c: length_penalty(n, torch.ones_like(c)))
+
+
+def test_the_second_exercises_references_agree_with_the_package():
+    """The inline references of the graded second exercises compute what the package's modules
+    compute: Horn-Schunck's iteration, TSN's weighted consensus, the (2+1)D width, DDPG's soft
+    update, IDN's contrastive term, and TRPO's step lands on the trust region's boundary."""
+    from f2p.oad.models import IDN
+    from f2p.rl.ddpg import soft_update
+    from f2p.video import flow, models, spatiotemporal
+
+    gen = torch.Generator().manual_seed(0)
+    first, second = torch.rand(2, 1, 1, 6, 7, generator=gen, dtype=torch.float64)
+    ix = flow._conv(first, flow._KX) + flow._conv(second, flow._KX)
+    iy = flow._conv(first, flow._KY) + flow._conv(second, flow._KY)
+    it = flow._conv(second, flow._KT) - flow._conv(first, flow._KT)
+    u = v = torch.zeros_like(first)
+    for _ in range(3):
+        u, v = checks.reference_hs_update(
+            ix, iy, it, flow._conv(u, flow._MEAN), flow._conv(v, flow._MEAN), 0.7
+        )
+    torch.testing.assert_close(torch.cat([u, v], 1), flow.horn_schunck(first, second, 0.7, 3))
+
+    tsn = models.TSN(4, frames=3, consensus="weighted", widths=(4, 4, 4)).double().eval()
+    with torch.no_grad():
+        tsn.weights.copy_(torch.tensor([0.3, -1.0, 2.0]))
+        clips = torch.rand(2, 3, 3, 8, 8, generator=gen, dtype=torch.float64)
+        consensus = checks.reference_weighted_consensus(tsn.frame_scores(clips), tsn.weights)
+        torch.testing.assert_close(consensus, tsn(clips))
+
+    for c_in, c_out in ((3, 16), (64, 64), (32, 128)):
+        layer = spatiotemporal.SpaceTimeConv(c_in, c_out, kind=spatiotemporal.KINDS[-1])
+        middle = layer.spatial[0].out_channels if layer.spatial is not None else None
+        assert middle == checks.reference_mid_channels(c_in, c_out, 3, 3)
+
+    target, source = torch.randn(5, generator=gen), torch.randn(5, generator=gen)
+    expected = checks.reference_soft_update(target, source, 0.3)
+    soft_update(target, source, 0.3)
+    torch.testing.assert_close(target, expected)
+
+    torch.manual_seed(0)
+    idn = IDN(6, 3, margin=0.8, contrastive=1.0).double().eval()
+    x = torch.randn(4, 5, 6, dtype=torch.float64)
+    y = torch.randint(0, 3, (4, 5))
+    y[:2, 1] = -100
+    lengths = torch.full((4,), 5)
+    with torch.no_grad():
+        scores, e = idn.run(x, lengths)
+        without = IDN(6, 3, margin=0.8, contrastive=0.0).double().eval()
+        without.load_state_dict(idn.state_dict())
+        term = idn.loss(x, y, lengths) - without.loss(x, y, lengths)
+    torch.testing.assert_close(term, checks.reference_contrastive(e, y, 0.8))
+
+    fisher, g, delta = *checks._natural_inputs(gen)[:2], 0.02
+    d = checks.reference_natural_step(fisher, g, delta)
+    torch.testing.assert_close(0.5 * d @ fisher @ d, torch.tensor(delta, dtype=torch.float64))
+    torch.testing.assert_close(fisher @ d / (fisher @ d).norm(), g / g.norm())

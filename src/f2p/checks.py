@@ -351,3 +351,191 @@ def length_penalty(candidate: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     from f2p.llm.losses import length_penalty as reference
 
     check_function(candidate, reference, _length_inputs, name="length_penalty", trials=15)
+
+
+# --- second exercises of chapters 01-11 (references written from the chapters' equations) ----
+
+
+def reference_hs_update(ix, iy, it, u_bar, v_bar, alpha: float):
+    """One Horn-Schunck iteration (chapter 01, eq. ch01-hs): u = u_bar - I_x c, v = v_bar - I_y c
+    with c = (I_x u_bar + I_y v_bar + I_t) / (alpha^2 + I_x^2 + I_y^2)."""
+    common = (ix * u_bar + iy * v_bar + it) / (alpha**2 + ix**2 + iy**2)
+    return u_bar - ix * common, v_bar - iy * common
+
+
+def _hs_inputs(gen: torch.Generator) -> tuple:
+    h, w = (int(v) for v in torch.randint(1, 6, (2,), generator=gen))
+    fields = [torch.randn(1, 1, h, w, generator=gen, dtype=torch.float64) for _ in range(5)]
+    return (*fields, float(0.1 + 2 * torch.rand(1, generator=gen)))
+
+
+def reference_weighted_consensus(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """TSN's weighted consensus (chapter 02): sum_k softmax(w)_k F_k over the K snippets'
+    class scores (N, K, C) -> (N, C)."""
+    return (torch.softmax(weights, 0)[None, :, None] * scores).sum(1)
+
+
+def _consensus_inputs(gen: torch.Generator) -> tuple:
+    n, k, c = (int(v) for v in torch.randint(1, 6, (3,), generator=gen))
+    return torch.randn(n, k, c, generator=gen), torch.randn(k, generator=gen) * 2
+
+
+def reference_nonlocal(theta: torch.Tensor, phi: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """The embedded-Gaussian non-local operation (chapter 03): y_i = sum_j softmax_j(theta_i .
+    phi_j) g_j, for theta (N, L, D), phi (N, M, D), g (N, M, C) -> (N, L, C)."""
+    return torch.softmax(theta @ phi.transpose(1, 2), dim=-1) @ g
+
+
+def _nonlocal_inputs(gen: torch.Generator) -> tuple:
+    n, length, m, d, c = (int(v) for v in torch.randint(1, 6, (5,), generator=gen))
+    return tuple(
+        torch.randn(n, rows, cols, generator=gen) for rows, cols in ((length, d), (m, d), (m, c))
+    )
+
+
+def reference_excitation(x: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """TEA's motion excitation (chapter 04) with its 1x1 convolutions as identities:
+    X + X * (2 sigmoid(avgpool(D)) - 1), the pool over space."""
+    return x + x * (2 * torch.sigmoid(d.mean(dim=(2, 3), keepdim=True)) - 1)
+
+
+def _excitation_inputs(gen: torch.Generator) -> tuple:
+    n, c, h, w = (int(v) for v in torch.randint(1, 5, (4,), generator=gen))
+    return torch.randn(n, c, h, w, generator=gen), torch.randn(n, c, h, w, generator=gen)
+
+
+def reference_mid_channels(c_in: int, c_out: int, t: int, k: int) -> int:
+    """(2+1)D's intermediate width (chapter 05, eq. ch05-m):
+    M = floor(t k^2 C_in C_out / (k^2 C_in + t C_out))."""
+    return (t * k * k * c_in * c_out) // (k * k * c_in + t * c_out)
+
+
+def _mid_inputs(gen: torch.Generator) -> tuple:
+    c_in, c_out = (int(v) for v in torch.randint(1, 513, (2,), generator=gen))
+    return (
+        c_in,
+        c_out,
+        int(torch.randint(1, 8, (1,), generator=gen)),
+        int(2 * torch.randint(0, 4, (1,), generator=gen) + 1),
+    )
+
+
+def reference_contrastive(e: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """IDN's contrastive term (chapter 06, eq. ch06-idn-loss), averaged over the chunks whose
+    label is not ignored (-100): ||e_t - e_0||^2 for chunks with the current chunk's label y_0
+    (the last one), max(0, m - ||e_t - e_0||)^2 for the others."""
+    distance = (e - e[:, -1:]).norm(dim=-1)
+    same = (labels == labels[:, -1:]).float()
+    pair = same * distance**2 + (1 - same) * torch.relu(margin - distance) ** 2
+    valid = labels != -100
+    return (pair * valid).sum() / valid.sum()
+
+
+def _contrastive_inputs(gen: torch.Generator) -> tuple:
+    n, t, d = (int(v) for v in torch.randint(1, 6, (3,), generator=gen))
+    labels = torch.randint(0, 3, (n, t + 1), generator=gen)
+    labels[:, :-1][torch.rand(n, t, generator=gen) < 0.2] = -100  # the current chunk is labelled
+    e = torch.randn(n, t + 1, d, generator=gen, dtype=torch.float64) * 0.6
+    return e, labels, float(0.5 + torch.rand(1, generator=gen))
+
+
+def reference_made_mask(degrees_in: torch.Tensor, degrees_out: torch.Tensor, output: bool):
+    """MADE's mask (chapter 07): (K_out, K_in) with 1[m_out(k) >= m_in(k')] for a hidden layer
+    (eq. ch07-made-hidden), 1[m_out(d) > m_in(k)] for the output layer (eq. ch07-made-out)."""
+    if output:
+        return (degrees_out[:, None] > degrees_in[None, :]).float()
+    return (degrees_out[:, None] >= degrees_in[None, :]).float()
+
+
+def _made_inputs(gen: torch.Generator) -> tuple:
+    dim, width = (
+        int(torch.randint(2, 8, (1,), generator=gen)),
+        int(torch.randint(1, 9, (1,), generator=gen)),
+    )
+    output = bool(torch.rand(1, generator=gen) < 0.5)
+    hidden = torch.randint(1, dim, (width,), generator=gen)
+    places = torch.randperm(dim, generator=gen) + 1
+    return (hidden, places, True) if output else (places, hidden, False)
+
+
+def _returns_inputs(gen: torch.Generator) -> tuple:
+    t, n = (int(v) for v in torch.randint(1, 9, (2,), generator=gen))
+    return torch.randn(t, n, generator=gen), float(0.5 + 0.5 * torch.rand(1, generator=gen))
+
+
+def reference_soft_update(target: torch.Tensor, source: torch.Tensor, tau: float) -> torch.Tensor:
+    """DDPG's soft target update (chapter 09, eq. ch09-soft), returned instead of in place:
+    tau theta + (1 - tau) theta'."""
+    return tau * source + (1 - tau) * target
+
+
+def _soft_inputs(gen: torch.Generator) -> tuple:
+    n = int(torch.randint(1, 20, (1,), generator=gen))
+    return (
+        torch.randn(n, generator=gen, dtype=torch.float64),
+        torch.randn(n, generator=gen, dtype=torch.float64),
+        float(torch.rand(1, generator=gen) * 0.99 + 0.01),
+    )
+
+
+def reference_natural_step(fisher: torch.Tensor, g: torch.Tensor, delta: float) -> torch.Tensor:
+    """TRPO's step to the trust-region boundary (chapter 10, eq. ch10-step): alpha F^{-1} g with
+    alpha = sqrt(2 delta / (x^T F x)), x = F^{-1} g."""
+    x = torch.linalg.solve(fisher, g)
+    return torch.sqrt(2 * delta / (x @ fisher @ x)) * x
+
+
+def _natural_inputs(gen: torch.Generator) -> tuple:
+    n = int(torch.randint(1, 8, (1,), generator=gen))
+    m = torch.randn(n, n, generator=gen, dtype=torch.float64)
+    return (
+        m @ m.T + 0.5 * torch.eye(n, dtype=torch.float64),
+        torch.randn(n, generator=gen, dtype=torch.float64),
+        float(10 ** (-3 * torch.rand(1, generator=gen))),
+    )
+
+
+def _k15_inputs(gen: torch.Generator) -> tuple:
+    groups, k = (
+        int(torch.randint(1, 5, (1,), generator=gen)),
+        int(torch.randint(2, 7, (1,), generator=gen)),
+    )
+    logp = -5 * torch.rand(groups, k, generator=gen, dtype=torch.float64)
+    old = logp + 0.3 * torch.randn(groups, k, generator=gen, dtype=torch.float64)
+    rewards = (torch.rand(groups, k, generator=gen) < 0.5).double()
+    return logp, old, rewards, float(0.1 + torch.rand(1, generator=gen))
+
+
+def _checker(reference: Callable[..., Any], inputs: InputMaker, name: str, trials: int = 10):
+    """A chapter checker: ``candidate`` against ``reference`` on ``trials`` drawn inputs."""
+
+    def check(candidate: Callable[..., Any]) -> None:
+        check_function(candidate, reference, inputs, name=name, trials=trials)
+
+    check.__doc__ = f"Check a reader's {name} against {reference.__name__} ({trials} inputs)."
+    return check
+
+
+def _package_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
+    from f2p.rl.returns import discounted_returns
+
+    return discounted_returns(rewards, gamma)
+
+
+def _package_k15(logp, logp_old, rewards, tau: float) -> torch.Tensor:
+    from f2p.llm.losses import k15_loss
+
+    return k15_loss(logp, logp_old, rewards, tau)
+
+
+hs_update = _checker(reference_hs_update, _hs_inputs, "hs_update")
+weighted_consensus = _checker(reference_weighted_consensus, _consensus_inputs, "weighted_consensus")
+nonlocal_attention = _checker(reference_nonlocal, _nonlocal_inputs, "nonlocal_attention")
+motion_excitation = _checker(reference_excitation, _excitation_inputs, "motion_excitation")
+mid_channels = _checker(reference_mid_channels, _mid_inputs, "mid_channels", trials=30)
+contrastive = _checker(reference_contrastive, _contrastive_inputs, "contrastive", trials=15)
+made_mask = _checker(reference_made_mask, _made_inputs, "made_mask", trials=20)
+discounted_returns = _checker(_package_returns, _returns_inputs, "discounted_returns")
+soft_update = _checker(reference_soft_update, _soft_inputs, "soft_update")
+natural_step = _checker(reference_natural_step, _natural_inputs, "natural_step", trials=15)
+k15_loss = _checker(_package_k15, _k15_inputs, "k15_loss", trials=15)
