@@ -1,7 +1,7 @@
 """Chapter 07 benchmark: NADE's O(HD) evaluation and sampling against the O(HD^2) reference.
 
 Measures, on binarised-MNIST-sized inputs (D = 784, H = 500 as in the NADE paper), images per
-second for the naive evaluation (eq. 5, the reference) and for three O(HD) forms of eq. (7):
+second for the naive evaluation (eq. 7.5, the reference) and for three O(HD) forms of eq. (7.7):
 sequential (one pixel a step), cumulative sum (one pass over an (N, H, D) tensor) and blocked
 (``NADE.logits``, B pixels a step); and ancestral sampling with NADE's incremental update against
 the generic sampler (one full pass per pixel). Best of ``--repeats``.
@@ -73,17 +73,17 @@ def main() -> None:
 
     blocks = (4, 8, 16, 32)
     figures = {
-        "evaluation, naive eq. (5), reference (images/s)": images_per_second(
+        "evaluation, naive eq. (7.5), reference (images/s)": images_per_second(
             model.logits_naive, x, args.repeats
         ),
-        "evaluation, sequential eq. (7) (images/s)": images_per_second(
+        "evaluation, sequential eq. (7.7) (images/s)": images_per_second(
             model.logits_sequential, x, args.repeats
         ),
-        "evaluation, cumulative sum eq. (7) (images/s)": images_per_second(
+        "evaluation, cumulative sum eq. (7.7) (images/s)": images_per_second(
             model.logits_cumsum, x, args.repeats
         ),
         **{
-            f"evaluation, blocked eq. (7), B = {b} (images/s)": images_per_second(
+            f"evaluation, blocked eq. (7.7), B = {b} (images/s)": images_per_second(
                 lambda v, b=b: model.logits(v, b), x, args.repeats
             )
             for b in blocks
@@ -98,13 +98,13 @@ def main() -> None:
             lambda v: g.Autoregressive.sample(model, len(v)), x[: args.samples], 1
         ),
     }
-    naive = figures["evaluation, naive eq. (5), reference (images/s)"]
+    naive = figures["evaluation, naive eq. (7.5), reference (images/s)"]
     fastest = max(
         v for k, v in figures.items() if k.startswith("evaluation, ") and "naive" not in k
     )
     d, h = args.dim, args.hidden
-    macs_naive = h * d * (d - 1) / 2 + h * d  # eq. (5) for every k, then the output dot products
-    macs_incremental = 2 * h * d  # eq. (7) updates and the output dot products
+    macs_naive = h * d * (d - 1) / 2 + h * d  # eq. (7.5) for every k, then the output dot products
+    macs_incremental = 2 * h * d  # eq. (7.7) updates and the output dot products
     figures["multiply-adds per image, naive / O(HD) (counted)"] = macs_naive / macs_incremental
     figures["evaluation speed-up, fastest O(HD) form over naive (measured)"] = fastest / naive
     figures["speed-up the sigmoids allow: naive time / sigmoid time"] = (

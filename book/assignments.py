@@ -425,6 +425,21 @@ def chapter_number(chapter: str) -> int:
     return int(chapter.split("_")[0])
 
 
+def exercise_number(chapter: str, label: str) -> str:
+    """The exercise's number on the site: "7.2" for the second exercise of chapter 7 (the
+    numbered chapters 1-11 number per chapter), "2" in the unnumbered chapter 00."""
+    text = chapter_file(chapter).read_text(encoding="utf-8")
+    labels = re.findall(r"^```{exercise}\n:label: (\S+)$", text, flags=re.MULTILINE)
+    position = labels.index(label) + 1
+    number = chapter_number(chapter)
+    return f"{number}.{position}" if number else str(position)
+
+
+def question_name(chapter: str, label: str) -> str:
+    """otter's name for the question: "ex7_2" for Exercise 7.2."""
+    return "ex" + exercise_number(chapter, label).replace(".", "_")
+
+
 # --- writing the key -------------------------------------------------------------------------
 
 
@@ -498,7 +513,8 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
         v4.new_raw_cell("# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)),
         v4.new_markdown_cell(
             f"# Chapter {number} exercises: {title(text)}\n\n"
-            f"The graded coding exercises of chapter {number} of *Frames to Policies* "
+            f"The graded coding exercises of chapter {number} of *Frames to Policies*, numbered "
+            "as on the site "
             f"({len(graded)} exercise{'s' * (len(graded) > 1)}, {total} points). "
             "Read the chapter first. Write each "
             "function where it says `raise NotImplementedError`, then run the check below it: "
@@ -510,7 +526,7 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
         v4.new_code_cell(f'import otter\n\ngrader = otter.Notebook("{chapter}.ipynb")'),
         v4.new_code_cell("import numpy as np\nimport torch\n\nimport f2p"),
     ]
-    for index, exercise in enumerate(graded, start=1):
+    for exercise in graded:
         parts = solution_parts(text, exercise.label)
         solution = next(
             solution_code(code, exercise.function)
@@ -528,10 +544,12 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
         points = "point" if exercise.points == 1 else "points"
         cells += [
             v4.new_raw_cell(
-                f"# BEGIN QUESTION\nname: ex{number}_{index}\npoints: {exercise.points}"
+                f"# BEGIN QUESTION\nname: {question_name(chapter, exercise.label)}\n"
+                f"points: {exercise.points}"
             ),
             v4.new_markdown_cell(
-                f"**Exercise {number}.{index}** ({exercise.points} {points}). "
+                f"**Exercise {exercise_number(chapter, exercise.label)}** "
+                f"({exercise.points} {points}). "
                 + plain_markdown(exercise_text(text, exercise.label))
             ),
             v4.new_raw_cell("# BEGIN PROMPT"),

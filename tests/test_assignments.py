@@ -9,6 +9,7 @@ runs ``otter run`` itself end to end."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -81,10 +82,9 @@ def grade(
 
 
 def full_marks(chapter: str) -> dict[str, float]:
-    number = assignments.chapter_number(chapter)
     return {
-        f"ex{number}_{i}": float(g.points)
-        for i, g in enumerate(assignments.GRADED[chapter], start=1)
+        assignments.question_name(chapter, g.label): float(g.points)
+        for g in assignments.GRADED[chapter]
     }
 
 
@@ -171,3 +171,10 @@ def test_unknown_chapters_are_refused_by_name(capsys):
     with pytest.raises(SystemExit):
         assignments.main(["99_nothing"])
     assert "no graded exercises for ['99_nothing']" in capsys.readouterr().err
+
+
+def test_the_teaching_guide_lists_every_graded_exercise():
+    guide = (ROOT / "book" / "teaching.md").read_text(encoding="utf-8")
+    listed = re.findall(r"\{ref\}`(ch\d\d-ex-[\w-]+)`", guide)
+    graded = [g.label for chapter in CHAPTERS for g in assignments.GRADED[chapter]]
+    assert listed == graded

@@ -385,3 +385,21 @@ def test_progress_bars_are_legible_in_both_themes(server, browser, theme):
     contrasts = browser.execute_script(WIDGET_CONTRAST)
     assert contrasts, "chapter 02 shows progress bars"
     assert min(contrasts) > 0.4, f"{theme}: text and background luminance differ by {contrasts}"
+
+
+def test_chapters_number_exercises_theorems_and_equations_per_chapter():
+    """Chapters 1-11 are numbered: chapter 07 shows "Exercise 7.1" and "(7.1)", chapter 10
+    "Theorem 10.1", and the teaching guide's reference to chapter 07's first exercise reads
+    "Exercise 7.1" and leads to it."""
+    chapter = (HTML / "chapters/07_autoregressive/autoregressive.html").read_text()
+    text = re.sub(r"<[^>]+>", "", chapter)
+    assert "Exercise 7.1" in text and 'class="eqno">(7.1)' in chapter
+    assert "Theorem 10.1" in re.sub(
+        r"<[^>]+>", "", (HTML / "chapters/10_trpo/trpo.html").read_text()
+    )
+    teaching = (HTML / "book/teaching.html").read_text()
+    link = re.search(r'href="([^"]*)#ch07-ex-mask"[^>]*>(.*?)</a>', teaching, flags=re.S)
+    assert link is not None, "the teaching guide does not link chapter 07's mask exercise"
+    assert link.group(1) == "../chapters/07_autoregressive/autoregressive.html"
+    assert re.sub(r"<[^>]+>", "", link.group(2)).strip() == "Exercise 7.1"
+    assert 'id="ch07-ex-mask"' in chapter

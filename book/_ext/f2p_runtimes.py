@@ -87,9 +87,9 @@ class ChapterRunTime(SphinxPostTransform):
 
 def pages_showing_runtimes(app: Sphinx, env) -> list[str]:
     """Re-write the pages that show other pages' run times when any notebook ran again."""
-    if not NbMetadataCollector.new_exec_data(env) or "book/intro" not in env.found_docs:
+    if not NbMetadataCollector.new_exec_data(env):
         return []
-    return ["book/intro"]
+    return [page for page in ("book/intro", "book/teaching") if page in env.found_docs]
 
 
 def _row(*cells: nodes.Node | str) -> nodes.row:

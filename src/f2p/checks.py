@@ -148,7 +148,8 @@ def _causal_mask_inputs(gen: torch.Generator) -> tuple[int, str]:
 
 
 def pixelcnn_mask(candidate: Callable[[int, str], torch.Tensor]) -> None:
-    """Chapter 07 exercise: the (k, k) mask of a masked convolution, type 'A' or 'B' (eq. (10))."""
+    """Chapter 07 exercise: the (k, k) mask of a masked convolution, type 'A' or 'B'
+    (eq. (7.10))."""
     from f2p.generative.pixelcnn import causal_mask
 
     check_function(candidate, causal_mask, _causal_mask_inputs, name="pixelcnn_mask", trials=12)
@@ -165,7 +166,7 @@ def _gae_inputs(gen: torch.Generator) -> tuple:
 
 def gae(candidate: Callable[..., torch.Tensor]) -> None:
     """Chapter 08 exercise: generalised advantage estimation with terminations and truncations,
-    ``candidate(rewards, values, next_values, terminated, ended, gamma, lam)`` (eq. (7))."""
+    ``candidate(rewards, values, next_values, terminated, ended, gamma, lam)`` (eq. (8.7))."""
     from f2p.rl.returns import gae as reference
 
     check_function(candidate, reference, _gae_inputs, name="gae", trials=20)
@@ -235,7 +236,7 @@ def _difference_inputs(gen: torch.Generator) -> tuple:
 
 def feature_difference(candidate: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     """Chapter 04 exercise: ``candidate(x, frames)`` for per-frame features (N*T, C, H, W) returns
-    D_t = X_{t+1} - X_t, zero at each clip's last frame (eq. (1) of chapter 04 with g = id)."""
+    D_t = X_{t+1} - X_t, zero at each clip's last frame (eq. (4.1) with g = id)."""
     from f2p.video.motion import shifted_difference
 
     check_function(

@@ -2,7 +2,7 @@
 
 A model fixes an ordering ``o`` of the D pixels and factorises, by the chain rule,
 
-    p(x) = prod_{k=1}^{D} p(x_{o_k} | x_{o_1}, ..., x_{o_{k-1}}),   (eq. 1)
+    p(x) = prod_{k=1}^{D} p(x_{o_k} | x_{o_1}, ..., x_{o_{k-1}}),   (eq. 7.1)
 
 each factor a Bernoulli whose logit the model computes from the pixels earlier in the ordering.
 Subclasses implement :meth:`Autoregressive.logits`; log-likelihood and ancestral sampling follow
@@ -39,7 +39,8 @@ class Autoregressive(nn.Module):
         raise NotImplementedError
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``log p(x)`` in nats for each row of ``x``: the sum of D Bernoulli log-terms (eq. 2)."""
+        """``log p(x)`` in nats for each row of ``x``: the sum of D Bernoulli log-terms
+        (eq. 7.2)."""
         check_binary(x, self.dim)
         logits = self.logits(x)
         return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)

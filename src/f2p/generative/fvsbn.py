@@ -2,7 +2,7 @@
 
 Each conditional is its own logistic regression on the pixels before it:
 
-    p(x_{o_k} = 1 | x_{o_<k}) = sigmoid(b_{o_k} + sum_{j<k} W_{o_k, o_j} x_{o_j})   (eq. 4)
+    p(x_{o_k} = 1 | x_{o_<k}) = sigmoid(b_{o_k} + sum_{j<k} W_{o_k, o_j} x_{o_j})   (eq. 7.4)
 
 so the weight matrix is strictly lower-triangular in the ordering: D(D-1)/2 + D parameters.
 """
@@ -33,7 +33,7 @@ class FVSBN(Autoregressive):
         return self._order.cpu()
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """eq. (4) for all pixels at once: ``x @ (W * mask)^T + b``."""
+        """eq. (7.4) for all pixels at once: ``x @ (W * mask)^T + b``."""
         return x @ (self.weight * self.mask).T + self.bias
 
     def num_free_parameters(self) -> int:

@@ -4,8 +4,8 @@ An ordinary autoencoder becomes autoregressive by masking its weights. Give ever
 number m^0(d) = its place in the ordering (1..D), every hidden unit k of layer l a number
 m^l(k) drawn uniformly from {min_k' m^{l-1}(k'), ..., D-1}, and keep only the connections
 
-    hidden:  M^l[k, k'] = 1[m^l(k) >= m^{l-1}(k')]   (eq. 8)
-    output:  M^V[d, k]  = 1[m^0(d) >  m^L(k)]   (eq. 9)
+    hidden:  M^l[k, k'] = 1[m^l(k) >= m^{l-1}(k')]   (eq. 7.8)
+    output:  M^V[d, k]  = 1[m^0(d) >  m^L(k)]   (eq. 7.9)
 
 Then output d depends only on inputs whose number is smaller than m^0(d). Training with several
 orderings and connectivities (``num_masks`` > 1, one per minibatch, in turn) gives an ensemble
@@ -41,7 +41,7 @@ class MaskedLinear(nn.Linear):
 def made_masks(
     dim: int, hidden: list[int], order: torch.Tensor, generator: torch.Generator
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """The masks of eqs. (8)-(9) for one ordering and freshly drawn connectivity numbers.
+    """The masks of eqs. (7.8)-(7.9) for one ordering and freshly drawn connectivity numbers.
 
     Returns the hidden-layer masks, ``(hidden[i], fan_in)`` each, and the output mask ``(D, H_L)``.
     """

@@ -2,11 +2,11 @@
 
 All conditionals share one hidden layer, read through a growing prefix of the input:
 
-    h_k = sigmoid(c + W[:, o_<k] x_{o_<k}),   (eq. 5)
-    p(x_{o_k} = 1 | x_{o_<k}) = sigmoid(b_{o_k} + V[o_k] . h_k).   (eq. 6)
+    h_k = sigmoid(c + W[:, o_<k] x_{o_<k}),   (eq. 7.5)
+    p(x_{o_k} = 1 | x_{o_<k}) = sigmoid(b_{o_k} + V[o_k] . h_k).   (eq. 7.6)
 
-The pre-activations obey a_1 = c and a_{k+1} = a_k + W[:, o_k] x_{o_k} (eq. 7), so all D hidden
-layers cost O(HD) per image instead of the O(HD^2) of evaluating eq. (5) afresh for each k.
+The pre-activations obey a_1 = c and a_{k+1} = a_k + W[:, o_k] x_{o_k} (eq. 7.7), so all D hidden
+layers cost O(HD) per image instead of the O(HD^2) of evaluating eq. (7.5) afresh for each k.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class NADE(Autoregressive):
 
     def logits(self, x: torch.Tensor, block: int = 8) -> torch.Tensor:
         """Eq. (7) a block of ``block`` pixels at a time. Between blocks the pre-activation is
-        carried as in eq. (7); inside a block, a_{s+i} = a_s + sum_{j<i} W[:, o_{s+j}] x_{o_{s+j}}
+        carried as in eq. (7.7); inside a block, a_{s+i} = a_s + sum_{j<i} W[:, o_{s+j}] x_{o_{s+j}}
         for all i at once, one (N, B, B) x (B, H) matrix product with a strictly lower-triangular
         mask. That is O(HDB) multiply-adds per image instead of O(HD), but in D/B large tensor
         operations instead of D small ones, and no (N, H, D) tensor is ever held: the fastest
@@ -61,9 +61,9 @@ class NADE(Autoregressive):
             xb, Wb = xo[:, s : s + block], Wo[:, s : s + block]
             b = xb.shape[1]
             inside = (xb[:, None, :] * strictly_before[:b, :b]) @ Wb.T  # (N, b, H)
-            h = torch.sigmoid(a[:, None, :] + inside)  # eq. (5) for the b pixels of the block
-            columns.append((h * Vo[s : s + b]).sum(-1) + bo[s : s + b])  # eq. (6)
-            a = a + xb @ Wb.T  # eq. (7), b steps at once
+            h = torch.sigmoid(a[:, None, :] + inside)  # eq. (7.5) for the b pixels of the block
+            columns.append((h * Vo[s : s + b]).sum(-1) + bo[s : s + b])  # eq. (7.6)
+            a = a + xb @ Wb.T  # eq. (7.7), b steps at once
         return self._to_pixels(torch.cat(columns, dim=1))
 
     def logits_cumsum(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,8 +73,8 @@ class NADE(Autoregressive):
         xo = x[:, self._order]
         contributions = xo[:, None, :] * Wo[None]  # (N, H, D): W[:, o_j] x_{o_j}
         a = torch.cumsum(contributions, dim=2).sub_(contributions).add_(self.c[:, None])  # a_k
-        h = torch.sigmoid(a)  # eq. (5)
-        return self._to_pixels((h * Vo.T[None]).sum(dim=1) + bo)  # eq. (6)
+        h = torch.sigmoid(a)  # eq. (7.5)
+        return self._to_pixels((h * Vo.T[None]).sum(dim=1) + bo)  # eq. (7.6)
 
     def logits_sequential(self, x: torch.Tensor) -> torch.Tensor:
         """Eq. (7) one pixel at a time: O(H) per step, O(HD) per image, no (N, H, D) tensor."""
@@ -83,8 +83,8 @@ class NADE(Autoregressive):
         a = self.c.expand(len(x), -1)
         columns = []
         for k in range(self.dim):
-            columns.append(torch.sigmoid(a) @ Vo[k] + bo[k])  # eqs. (5)-(6)
-            a = a + xo[:, k : k + 1] * Wo[:, k]  # eq. (7)
+            columns.append(torch.sigmoid(a) @ Vo[k] + bo[k])  # eqs. (7.5)-(7.6)
+            a = a + xo[:, k : k + 1] * Wo[:, k]  # eq. (7.7)
         return self._to_pixels(torch.stack(columns, dim=1))
 
     def logits_naive(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,7 +105,7 @@ class NADE(Autoregressive):
         known: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Ancestral sampling with the O(H) update of eq. (7) per pixel (O(HD) per image)."""
+        """Ancestral sampling with the O(H) update of eq. (7.7) per pixel (O(HD) per image)."""
         x, known_mask = self._start_sampling(n, given, known)
         a = self.c.expand(n, -1).clone()
         for d in self.order.tolist():

@@ -3,7 +3,7 @@
 Pixels are predicted in raster order. A k x k convolution is made causal by a mask that keeps
 the taps above the centre row and, in the centre row, those left of the centre:
 
-    type A (first layer):  centre tap off  -- pixel i must not see itself;   (eq. 10)
+    type A (first layer):  centre tap off  -- pixel i must not see itself;   (eq. 7.10)
     type B (later layers): centre tap on   -- position i holds only x_<i by then.
 
 Stacking such layers leaves a *blind spot*: pixels above and to the right of the current one
@@ -20,7 +20,7 @@ from f2p.generative.base import Autoregressive
 
 
 def causal_mask(kernel_size: int, mask_type: str) -> torch.Tensor:
-    """The (k, k) 0/1 mask of eq. (10): rows above the centre, and left of it (type A) or up to
+    """The (k, k) 0/1 mask of eq. (7.10): rows above the centre, and left of it (type A) or up to
     and including it (type B) in the centre row."""
     if mask_type not in ("A", "B"):
         raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")

@@ -1,7 +1,7 @@
 """Maximum-likelihood training with early stopping, shared by the models of chapter 07.
 
 Minimising the average negative log-likelihood of the training images is minimising
-KL(p_data || p_theta) up to the data entropy   (eq. 3), so the loss is
+KL(p_data || p_theta) up to the data entropy   (eq. 7.3), so the loss is
 ``-log_prob(x).mean()`` in nats per image, and validation NLL decides when to stop.
 """
 
@@ -97,7 +97,7 @@ def fit(
         running = 0.0
         for i in range(0, len(data), config.batch_size):
             xb = data[perm[i : i + config.batch_size]].to(device)
-            loss = -model.log_prob(xb).mean()  # eq. (3): NLL in nats per image
+            loss = -model.log_prob(xb).mean()  # eq. (7.3): NLL in nats per image
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -3,10 +3,10 @@
 The off-policy deterministic actor-critic of chapter 08 (Silver et al., 2014) made to work with
 deep networks by two additions:
 
-- a replay buffer: updates on uniform minibatches of past transitions (chapter 09, eq. 3);
+- a replay buffer: updates on uniform minibatches of past transitions (eq. 9.3);
 - target networks mu', Q' that trail the learned ones by soft updates
-  theta' <- tau theta + (1 - tau) theta' (eq. 4), so that the critic's target
-  y = r + gamma (1 - d) Q'(s', mu'(s')) (eq. 2) moves slowly.
+  theta' <- tau theta + (1 - tau) theta' (eq. 9.4), so that the critic's target
+  y = r + gamma (1 - d) Q'(s', mu'(s')) (eq. 9.2) moves slowly.
 
 Exploration adds Ornstein-Uhlenbeck noise (the paper) or Gaussian noise (modern code) to mu(s),
 and actions are clipped to the bounds. The critic can take the action at its input (as in
@@ -37,7 +37,7 @@ NOISES = ("ou", "gaussian", "none")
 
 
 class OUNoise:
-    """Ornstein-Uhlenbeck noise, x <- x + theta (mu - x) dt + sigma sqrt(dt) N(0, I) (eq. 5).
+    """Ornstein-Uhlenbeck noise, x <- x + theta (mu - x) dt + sigma sqrt(dt) N(0, I) (eq. 9.5).
 
     Its autocorrelation after k steps is (1 - theta dt)^k: successive actions are correlated,
     which the paper chose for physical control with inertia.
@@ -105,7 +105,7 @@ class DDPGCritic(nn.Module):
 
 
 def soft_update(target: torch.Tensor, source: torch.Tensor, tau: float) -> None:
-    """theta' <- tau theta + (1 - tau) theta' (eq. 4), in place, on flat parameter tensors."""
+    """theta' <- tau theta + (1 - tau) theta' (eq. 9.4), in place, on flat parameter tensors."""
     if not 0 < tau <= 1:
         raise ValueError(f"tau must lie in (0, 1], got {tau}")
     with torch.no_grad():
@@ -181,7 +181,7 @@ class DDPG(nn.Module):
 
 def critic_loss(agent: DDPG, batch: Sequence[torch.Tensor], gamma: float) -> torch.Tensor:
     """(Q(s, a) - y)^2 averaged over a minibatch (s, a, r, s', d), with the target
-    y = r + gamma (1 - d) Q'(s', mu'(s')) computed without gradient (eq. 2)."""
+    y = r + gamma (1 - d) Q'(s', mu'(s')) computed without gradient (eq. 9.2)."""
     s, a, r, s_next, terminated = batch
     with torch.no_grad():
         y = r + gamma * (1.0 - terminated) * agent.critic_target(s_next, agent.actor_target(s_next))
@@ -190,7 +190,8 @@ def critic_loss(agent: DDPG, batch: Sequence[torch.Tensor], gamma: float) -> tor
 
 def actor_loss(agent: DDPG, s: torch.Tensor) -> torch.Tensor:
     """-Q(s, mu(s)) averaged over states: its gradient with respect to the actor's parameters is
-    minus the deterministic policy gradient, grad_a Q(s, a)|_{a=mu(s)} grad_theta mu(s) (eq. 1)."""
+    minus the deterministic policy gradient, grad_a Q(s, a)|_{a=mu(s)} grad_theta mu(s)
+    (eq. 9.1)."""
     return -agent.critic(s, agent.actor(s)).mean()
 
 
@@ -205,7 +206,8 @@ class DDPGUpdater:
         self.actor_params = list(agent.actor.parameters())
 
     def step(self, batch: Sequence[torch.Tensor]) -> None:
-        """Critic step on eq. (2), then actor step on eq. (1), then soft target updates (eq. 4)."""
+        """Critic step on eq. (9.2), then actor step on eq. (9.1), then soft target updates
+        (eq. 9.4)."""
         flat, agent = self.flat, self.agent
         flat["critic"][1].zero_()
         critic_loss(agent, batch, self.config.gamma).backward()
