@@ -71,10 +71,6 @@ def _calibrated_ap(scores: torch.Tensor, targets: torch.Tensor) -> float:
     return average_precision(scores, targets, calibrated=True)
 
 
-def _cross_modality(rgb_weight: torch.Tensor, channels: int) -> torch.Tensor:
-    return checks.reference_cross_modality_weight(rgb_weight, channels)
-
-
 def _reference(dotted_name: str) -> Callable[..., Any]:
     return grading.resolve(dotted_name)[2]
 
@@ -121,7 +117,7 @@ GRADED: dict[str, list[Graded]] = {
             "my_cross_modality_weight",
             2,
             checks._cross_modality_inputs,
-            _cross_modality,
+            checks.reference_cross_modality_weight,
             ("f2p.checks.reference_cross_modality_weight",),
             "average over the RGB axis (dim 1), then repeat that average `channels` times",
         ),
@@ -418,7 +414,7 @@ def title(text: str) -> str:
     match = re.search(r"^# (.*)$", text, flags=re.MULTILINE)
     if match is None:
         raise SystemExit("no '# ' title in the chapter")
-    return re.sub(r"^\d+ · ", "", match.group(1).strip())  # "08 · Actor-critic" -> "Actor-critic"
+    return match.group(1).strip()
 
 
 def chapter_number(chapter: str) -> int:
