@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -168,6 +169,23 @@ def test_no_source_page_opens_a_list_inside_inline_math():
     sources = sorted(CHAPTERS.rglob("*.md")) + sorted((ROOT / "book").glob("*.md"))
     findings = check_sources(sources)
     assert not findings, "\n".join(map(str, findings))
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def test_no_source_page_holds_control_characters():
+    """A string escape gone wrong ("\\bar" written as "\bar", a backspace) reaches MathJax as
+    an invisible character and breaks the formula; sources hold none."""
+    sources = sorted(CHAPTERS.rglob("*.md")) + sorted((ROOT / "book").glob("*.md"))
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line!r:.80}"
+        for path in sources
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if CONTROL.search(line)
+    ]
+    assert not found, "\n".join(found)
+    assert CONTROL.search("$\x08ar w$") and not CONTROL.search("$\\bar w$\t")
 
 
 def test_a_stalled_cell_fails_fast_naming_the_notebook_and_cell(tmp_path):
