@@ -21,6 +21,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             ["--seeds", "0", "--train", "24", "--test", "12", "--long", "16", "--size", "16"]
             + ["--epochs", "1", "--pretrain", "1", "--transfer", "1"],
         ),
+        ("ch02_ddp.py", ["--processes", "1", "2", "--clips", "16", "--epochs", "1"]),
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
         ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),

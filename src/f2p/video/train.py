@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from f2p import distributed
 from f2p.video import models
 from f2p.video.data import ClipTensors
 
@@ -114,31 +115,39 @@ def train_classifier(
     """Adam with cross-entropy on ``train`` and a one-cycle learning-rate schedule (warm-up to
     ``lr``, then annealing); test accuracy after every ``eval_every`` epochs and after the last.
     ``partial_bn``: TSN's partial batch normalisation (:func:`f2p.video.models.partial_bn`)
-    during training."""
+    during training. Under ``torchrun`` each of the processes trains on its share of every
+    batch of ``batch`` clips, with gradients averaged (:mod:`f2p.distributed`); only rank 0
+    draws the progress bar."""
     if eval_every < 1:
         raise ValueError(f"eval_every must be >= 1, got {eval_every}")
-    gen = torch.Generator().manual_seed(seed)
+    here = distributed.setup(device)
+    device = distributed.process_device(device, here)
+    gen = torch.Generator().manual_seed(seed)  # the same permutation in every process
     model.to(device)
+    net = distributed.wrap(model, here, device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     steps = epochs * -(-len(train) // batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
     history = TrainHistory()
-    for epoch in tqdm(range(epochs), desc=type(model).__name__, disable=not progress):
+    for epoch in tqdm(
+        range(epochs), desc=type(model).__name__, disable=not progress or not here.main
+    ):
         tick, total = time.perf_counter(), 0.0
         model.train()
         if partial_bn:
             models.partial_bn(model)
         for idx in torch.randperm(len(train), generator=gen).split(batch):
+            idx = distributed.shard(idx, here)
             clips = train.clips[idx].to(device)
             clips = transform(clips) if transform else clips
-            loss = F.cross_entropy(model(clips), train.labels[idx].to(device))
+            loss = F.cross_entropy(net(clips), train.labels[idx].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
             total += loss.item() * len(idx)
         history.seconds += time.perf_counter() - tick
-        history.loss.append(total / len(train))
+        history.loss.append(distributed.total(total, here, device) / len(train))
         if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
             history.test_accuracy.append(accuracy(model, test, transform, device=device))
     return history
