@@ -51,11 +51,13 @@ CHAPTERS = {  # models, label sets, training clips, epochs
 }
 
 
-def throughput(recipe: zoo.Recipe, widths, size: int, train: bool, repeats: int = 9) -> float:
-    """Clips per second, batch 64, from RGB clips: inference, or one full training step; the
-    median over ``repeats`` timed steps after two warm-up steps."""
+def throughput(
+    recipe: zoo.Recipe, widths, size: int, train: bool, repeats: int = 9, batch: int = 64
+) -> float:
+    """Clips per second from RGB clips in batches of ``batch``: inference, or one full training
+    step; the median over ``repeats`` timed steps after two warm-up steps."""
     model = recipe.build(10, widths, FRAMES)
-    clips, labels = torch.rand(64, FRAMES, 3, size, size), torch.randint(10, (64,))
+    clips, labels = torch.rand(batch, FRAMES, 3, size, size), torch.randint(10, (batch,))
     optimizer = torch.optim.Adam(model.parameters())
     transform = recipe.transform or (lambda x: x)
 
@@ -110,6 +112,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=24)
     parser.add_argument("--widths", type=int, nargs=3, default=[8, 16, 16])
     parser.add_argument("--out", type=Path, help="default: results/chNN_video_models.json")
+    parser.add_argument("--timing-batch", type=int, default=64, help="clips per timed step")
+    parser.add_argument("--timing-repeats", type=int, default=9, help="timed steps per median")
     parser.add_argument(
         "--retrain",
         nargs="*",
@@ -127,7 +131,8 @@ def main() -> None:
     widths = tuple(args.widths)
     # Inference in a process that has not yet run a backward pass measured ~2x slower (TSN, the
     # first model: 600 against 1,190 clips/s): warm up once so that no model pays for it.
-    throughput(zoo.recipe(names[0]), widths, args.size, train=True)
+    timing = {"repeats": args.timing_repeats, "batch": args.timing_batch}
+    throughput(zoo.recipe(names[0]), widths, args.size, train=True, **timing)
     rows = []
     for name in names:
         recipe = zoo.recipe(name)
@@ -157,7 +162,7 @@ def main() -> None:
         with FlopCounterMode(display=False) as counter:
             model(recipe.transform(clip) if recipe.transform else clip)
         speeds = {
-            mode: throughput(recipe, widths, args.size, mode == "train")
+            mode: throughput(recipe, widths, args.size, mode == "train", **timing)
             for mode in ("inference", "train")
         }
         rows += [

@@ -68,7 +68,8 @@ def chromium(window: str = "1280,2400", timeout_s: int = 60) -> Iterator[object]
 
 
 def load(browser, url: str, settle_ms: int = 1500) -> None:
-    """Open ``url`` and wait until MathJax has typeset the page and widgets had time to render."""
+    """Open ``url`` and wait until MathJax has typeset the page (if it loads MathJax) and widgets
+    had time to render."""
     browser.get(url)
     browser.execute_async_script(
         """
@@ -76,7 +77,9 @@ def load(browser, url: str, settle_ms: int = 1500) -> None:
         const wait = (t) => new Promise((r) => setTimeout(r, t));
         (async () => {
           const ready = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
-          for (let i = 0; i < 100 && !ready(); i++) await wait(100);
+          // a page without math loads no MathJax: nothing to wait for
+          const typeset = [...document.scripts].some((s) => /mathjax/i.test(s.src));
+          for (let i = 0; typeset && i < 100 && !ready(); i++) await wait(100);
           if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
           await wait(settle);  // the widget manager renders asynchronously after load
           done();

@@ -44,7 +44,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             (
                 "video_models.py",
                 ["--chapter", chapter, "--seeds", "0", "--train", "24", "--test", "12"]
-                + ["--epochs", "1", "--size", "16"],
+                + ["--epochs", "1", "--size", "16", "--timing-batch", "8", "--timing-repeats", "1"],
             )
             for chapter in ("03", "04", "05")
         ),
@@ -152,7 +152,7 @@ def test_sb3_is_evaluated_at_the_same_step_counts_as_our_trainer(harness):
 def test_video_benchmark_retrains_only_the_named_models(tmp_path):
     out = tmp_path / "result.json"
     tiny = ["--chapter", "03", "--seeds", "0", "--train", "24", "--test", "12", "--epochs", "1"]
-    tiny += ["--size", "16", "--out", str(out)]
+    tiny += ["--size", "16", "--timing-batch", "8", "--timing-repeats", "1", "--out", str(out)]
     env = {"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     script = [sys.executable, str(BENCHMARKS / "video_models.py")]
     subprocess.run(script + tiny, check=True, capture_output=True, env=env)
