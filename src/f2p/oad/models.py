@@ -199,7 +199,9 @@ class TRN(nn.Module):
         present, anticipated = self.run(x, lengths)
         t = x.shape[1]
         _need_future(y, t, self.future)
-        ahead = torch.arange(t)[:, None] + torch.arange(1, self.future + 1)  # (T, l_d)
+        ahead = torch.arange(t, device=y.device)[:, None] + torch.arange(
+            1, self.future + 1, device=y.device
+        )  # (T, l_d)
         every = self.every_step
         return _ce(
             _steps_to_supervise(present, every), _steps_to_supervise(y[:, :t], every)

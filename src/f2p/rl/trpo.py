@@ -371,7 +371,8 @@ def train_trpo(
             )
         results.append(step)
         for _ in range(config.critic_epochs):
-            for idx in torch.randperm(len(returns), generator=gen).split(config.critic_batch):
+            order = torch.randperm(len(returns), generator=gen).to(returns.device)
+            for idx in order.split(config.critic_batch):
                 loss = (agent.critic(s[idx]) - returns[idx]).pow(2).mean()
                 critic_grad.zero_()
                 loss.backward()

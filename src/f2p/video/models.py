@@ -233,9 +233,9 @@ def stacked_differences(clips: torch.Tensor, span: int = 2) -> torch.Tensor:
     I_{t+j+1} - I_{t+j}, j = -span..span-1 (frame indices clamped to the clip), stacked along
     channels: (N, T, 2*span*C, H, W)."""
     t = clips.shape[1]
-    offsets = torch.arange(-span, span)
-    now = (torch.arange(t)[:, None] + offsets).clamp(0, t - 1)
-    nxt = (torch.arange(t)[:, None] + offsets + 1).clamp(0, t - 1)
+    offsets = torch.arange(-span, span, device=clips.device)
+    frame = torch.arange(t, device=clips.device)[:, None] + offsets
+    now, nxt = frame.clamp(0, t - 1), (frame + 1).clamp(0, t - 1)
     diffs = clips[:, nxt] - clips[:, now]  # (N, T, 2*span, C, H, W)
     return diffs.flatten(2, 3)
 
@@ -298,13 +298,18 @@ class TRN(nn.Module):
         self.backbone = Backbone(channels, widths)
         d = self.backbone.width
         gen = torch.Generator().manual_seed(0)
-        self.tuples = [
-            ordered_tuples(frames, s, tuples_per_scale, gen) for s in range(2, frames + 1)
-        ]
+        for scale in range(2, frames + 1):  # buffers: they move with the model
+            tuples = ordered_tuples(frames, scale, tuples_per_scale, gen)
+            self.register_buffer(f"tuples_{scale}", tuples, persistent=False)
         self.g = nn.ModuleList(
             nn.Sequential(nn.Linear(s * d, 64), nn.ReLU()) for s in range(2, frames + 1)
         )
         self.h = nn.ModuleList(nn.Linear(64, classes) for _ in range(2, frames + 1))
+
+    @property
+    def tuples(self) -> list[torch.Tensor]:
+        """The ordered frame tuples of each scale 2, 3, ..., frames."""
+        return [getattr(self, f"tuples_{scale}") for scale in range(2, len(self.g) + 2)]
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         x, n, t = _frames(clips)
