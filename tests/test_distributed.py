@@ -50,7 +50,7 @@ def toy_model() -> nn.Module:
     )
 
 
-def train_toy(wrap: bool) -> list[torch.Tensor]:
+def train_video(wrap: bool = True) -> list[torch.Tensor]:
     train, test = toy_data()
     model = toy_model()
     if not wrap:  # a broken trainer: each process steps on its own shard's gradient
@@ -59,33 +59,88 @@ def train_toy(wrap: bool) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
 
-def _worker(rank: int, port: int, wrap: bool, out: str) -> None:
+def train_generative() -> list[torch.Tensor]:
+    """NADE on 32 random 16-pixel images, minibatches of 8: a per-image mean loss."""
+    from f2p import generative as g
+
+    images = torch.bernoulli(torch.full((40, 16), 0.3), generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = g.NADE(16, 4)
+    g.fit(model, images[:32], images[32:], g.FitConfig(epochs=2, batch_size=8), progress=False)
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def train_llm_warmup() -> list[torch.Tensor]:
+    """The GPT warm-up: a mean over response tokens, whose count differs between shards."""
+    from f2p.llm.model import GPT, GPTConfig
+    from f2p.llm.train import WarmupConfig, warmup
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(layers=1, heads=2, width=16, context=40))
+    warmup(model, WarmupConfig(digits=(1, 2), steps=3, batch=8, lr=1e-2), progress=False)
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def train_detector() -> list[torch.Tensor]:
+    """IDN on two short feature streams (its shards weigh their supervised steps equally)."""
+    from f2p.oad import data, models, train
+
+    gen = torch.Generator().manual_seed(0)
+    labels = [torch.randint(len(data.CLASSES), (24,), generator=gen) for _ in range(2)]
+    features = [torch.randn(24, 6, generator=gen) for _ in labels]
+    windows = data.ChunkStreams(features, labels).windows(4)
+    torch.manual_seed(0)
+    model = models.IDN(6, len(data.CLASSES), 8, 8)
+    history = train.fit(model, windows, epochs=3, batch=16)
+    assert history.loss[-1] < history.loss[0]
+    return [p.detach().clone() for p in model.parameters()]
+
+
+TRAINERS = {
+    "video": train_video,
+    "generative": train_generative,
+    "llm warm-up": train_llm_warmup,
+    "online detection": train_detector,
+}
+
+
+def _worker(rank: int, port: int, trainer: str, wrap: bool, out: str) -> None:
     os.environ.update(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
         LOCAL_RANK=str(rank),
     )  # fmt: skip
     torch.set_num_threads(1)
-    params = train_toy(wrap)
+    params = train_video(wrap) if trainer == "video" else TRAINERS[trainer]()
     torch.save(params, Path(out) / f"rank{rank}.pt")
     torch.distributed.destroy_process_group()
 
 
-def two_processes(tmp_path: Path, wrap: bool) -> list[list[torch.Tensor]]:
-    mp.spawn(_worker, args=(free_port(), wrap, str(tmp_path)), nprocs=2, join=True)
+def two_processes(tmp_path: Path, trainer: str, wrap: bool = True) -> list[list[torch.Tensor]]:
+    mp.spawn(_worker, args=(free_port(), trainer, wrap, str(tmp_path)), nprocs=2, join=True)
     return [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
 
 
-def test_two_processes_make_the_single_process_update(tmp_path):
-    single = train_toy(wrap=True)  # one process, batch 8
-    ranks = two_processes(tmp_path, wrap=True)  # two processes, 4 clips each per batch
+@pytest.mark.parametrize("trainer", ["video", "generative", "llm warm-up"])
+def test_two_processes_make_the_single_process_update(tmp_path, trainer):
+    single = TRAINERS[trainer]()  # one process, the whole batch
+    ranks = two_processes(tmp_path, trainer)  # two processes, half of every batch each
     for rank in ranks:
         for got, want in zip(rank, single, strict=True):
             torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
 
 
+def test_the_detectors_processes_stay_identical_and_learn(tmp_path):
+    first, second = two_processes(tmp_path, "online detection")  # fit asserts the loss fell
+    for a, b in zip(first, second, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    single = train_detector()
+    gap = max((a - b).abs().max().item() for a, b in zip(first, single, strict=True))
+    assert gap < 0.05, gap  # close to one process: only the shards' weights differ
+
+
 def test_without_gradient_averaging_the_processes_drift_apart(tmp_path):
-    ranks = two_processes(tmp_path, wrap=False)
-    single = train_toy(wrap=True)
+    ranks = two_processes(tmp_path, "video", wrap=False)
+    single = train_video()
     gaps = [max((a - b).abs().max().item() for a, b in zip(r, single, strict=True)) for r in ranks]
     assert min(gaps) > 1e-3, gaps
 
@@ -97,8 +152,9 @@ def test_world_reads_torchruns_environment_and_refuses_nonsense(monkeypatch):
     here = distributed.world()
     assert here == distributed.World(1, 2, 1) and not here.main
     assert distributed.shard(torch.arange(8), here).tolist() == [4, 5, 6, 7]
-    with pytest.raises(ValueError, match="equal shards"):
-        distributed.shard(torch.arange(7), here)
+    assert distributed.shard(torch.arange(7), here).tolist() == [3, 4, 5]  # 6 left out
+    with pytest.raises(ValueError, match="at least the number of processes"):
+        distributed.shard(torch.arange(1), here)
     monkeypatch.setenv("RANK", "2")
     with pytest.raises(ValueError, match="RANK < WORLD_SIZE"):
         distributed.world()

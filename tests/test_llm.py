@@ -336,3 +336,28 @@ def test_evaluate_counts_greedy_and_sampled_successes(monkeypatch):
     calls.clear()
     assert set(train.evaluate(torch.nn.Identity(), problems, k=None)) == {"pass@1", "length"}
     assert calls == [0.0]
+
+
+def test_tokens_are_drawn_with_a_generator_on_the_prompts_device():
+    from f2p.utils import generator_on
+
+    gen = torch.Generator().manual_seed(0)
+    assert generator_on("cpu", gen) is gen  # a CPU run draws the numbers it always drew
+
+    class GeneratorOnAGPU:
+        device = torch.device("cuda", 0)
+
+    with pytest.raises(ValueError, match="generator_on"):
+        generate(tiny_gpt(), encode(["1+2:"]), 3, 1.0, GeneratorOnAGPU())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (make gpu)")
+def test_sampling_on_a_gpu_is_reproducible_and_stays_there():
+    from f2p.utils import generator_on
+
+    model, prompts = tiny_gpt(torch.float32).cuda(), encode(["12+34:"] * 4).cuda()
+    draws = [
+        generate(model, prompts, 8, 1.0, generator_on("cuda", torch.Generator().manual_seed(1)))
+        for _ in range(2)
+    ]
+    assert draws[0].device.type == "cuda" and torch.equal(*draws)

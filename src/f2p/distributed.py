@@ -11,6 +11,9 @@ files. All processes draw the same permutation (the seed is shared), so the glob
 single-process batch; DDP averages the gradients of equal shards, which is the gradient of the
 mean loss over the global batch: the same update as one process with batch B, up to the order
 of floating-point sums (and BatchNorm statistics, which each process computes on its shard).
+That holds when each process's loss is a mean over its shard's items; a loss averaged over a
+count that differs between shards (tokens, supervised steps) is the global mean only when each
+process scales it by its share of the global count (as :func:`f2p.llm.train.sft_step` does).
 """
 
 from __future__ import annotations
@@ -82,6 +85,19 @@ def wrap(model: nn.Module, here: World, device: torch.device | str = "cpu") -> n
     return nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
+class Objective(nn.Module):
+    """``model.<method>`` as a module's ``forward``: DDP averages gradients of what its wrapper's
+    ``forward`` computed, so a model whose training loss is another method (``loss``,
+    ``log_prob``) is wrapped through this."""
+
+    def __init__(self, model: nn.Module, method: str) -> None:
+        super().__init__()
+        self.model, self.method = model, method
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        return getattr(self.model, self.method)(*args)
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The model inside a DistributedDataParallel wrapper."""
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
@@ -89,14 +105,18 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 def shard(indices: torch.Tensor, here: World) -> torch.Tensor:
     """This process's share of a global batch of ``indices``: the ``rank``-th of ``size`` equal
-    contiguous parts. A batch that does not split evenly is an error, since DDP's average of
-    unequal shards would not be the batch's mean gradient."""
-    if len(indices) % here.size:
+    contiguous parts. Shards must be equal for DDP's average to be the batch's mean gradient, so
+    a batch that does not split evenly leaves out its last ``len % size`` items (at most
+    ``size - 1`` per batch; for one process nothing is left out)."""
+    if here.size == 1:
+        return indices
+    per_process = len(indices) // here.size
+    if per_process == 0:
         raise ValueError(
-            f"a global batch of {len(indices)} does not split into {here.size} equal shards: "
-            "choose a batch size (and a data size) divisible by the number of processes"
+            f"a batch of {len(indices)} cannot give each of {here.size} processes an item: "
+            "choose a batch size of at least the number of processes"
         )
-    return indices.chunk(here.size)[here.rank] if here.size > 1 else indices
+    return indices[here.rank * per_process : (here.rank + 1) * per_process]
 
 
 def total(value: float, here: World, device: torch.device | str = "cpu") -> float:

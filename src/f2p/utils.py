@@ -88,6 +88,17 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def generator_on(device: torch.device | str, gen: torch.Generator) -> torch.Generator:
+    """A random generator for sampling on ``device``: ``gen`` itself when it is on that kind of
+    device (so a CPU run draws the same numbers as always), otherwise a new generator on
+    ``device`` seeded by one draw from ``gen`` (reproducible on a given device)."""
+    device = torch.device(device)
+    if gen.device.type == device.type:
+        return gen
+    seed = int(torch.randint(2**62, (), generator=gen))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
 @dataclass(frozen=True)
 class Profile:
     """The budgets of one run. Notebooks take every size from ``pick`` and never hard-code one."""

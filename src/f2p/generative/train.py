@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import trange
 
+from f2p import distributed
 from f2p.generative.base import Autoregressive
 from f2p.generative.data import check_binary
 from f2p.generative.made import MADE
@@ -79,32 +80,40 @@ def fit(
     """Train ``model`` by maximum likelihood (Adam), keeping the state with the best validation NLL.
 
     With ``train_grey`` (grey levels in [0, 1]) the training images are binarised anew each epoch
-    (dynamic binarisation); otherwise ``train`` is used as it is.
+    (dynamic binarisation); otherwise ``train`` is used as it is. The model trains where its
+    parameters are; under ``torchrun`` each process trains on its share of every minibatch with
+    gradients averaged (:mod:`f2p.distributed`), and all processes keep the same best state.
     """
     config = config or FitConfig()
     check_binary(train, model.dim, "train")
     check_binary(valid, model.dim, "valid")
-    device = next(model.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
+    here = distributed.setup(next(model.parameters()).device)
+    device = distributed.process_device(next(model.parameters()).device, here)
+    model.to(device)
+    log_prob = distributed.wrap(distributed.Objective(model, "log_prob"), here, device)
+    gen = torch.Generator().manual_seed(seed)  # the same draws in every process
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history, best_state, best = History(), None, float("inf")
     start = time.perf_counter()
-    bar = trange(config.epochs, desc=type(model).__name__, disable=not progress, leave=False)
+    bar = trange(
+        config.epochs, desc=type(model).__name__, disable=not progress or not here.main, leave=False
+    )
     for epoch in bar:
         data = torch.bernoulli(train_grey, generator=gen) if train_grey is not None else train
-        perm = torch.randperm(len(data), generator=gen)
+        data = data.to(device)  # moved once per epoch, not per minibatch
+        perm = torch.randperm(len(data), generator=gen).to(device)
         model.train()
-        running = 0.0
+        running = torch.zeros((), dtype=torch.float64, device=device)  # read once per epoch
         for i in range(0, len(data), config.batch_size):
-            xb = data[perm[i : i + config.batch_size]].to(device)
-            loss = -model.log_prob(xb).mean()  # eq. (7.3): NLL in nats per image
+            xb = data[distributed.shard(perm[i : i + config.batch_size], here)]
+            loss = -log_prob(xb).mean()  # eq. (7.3): NLL in nats per image
             opt.zero_grad()
             loss.backward()
             opt.step()
             if isinstance(model, MADE):
                 model.next_mask()
-            running += loss.item() * len(xb)
-        history.train_nll.append(running / len(data))
+            running += loss.detach().double() * len(xb)
+        history.train_nll.append(distributed.total(float(running), here, device) / len(data))
         history.valid_nll.append(nll(model, valid))
         bar.set_postfix(valid=f"{history.valid_nll[-1]:.2f}")
         if history.valid_nll[-1] < best:

@@ -129,9 +129,15 @@ def generate(
     """Sample up to ``max_new`` tokens after each prompt (B, P) (all prompts the same length);
     returns (B, max_new) ids with PAD after each sequence's end token. ``temperature`` 0 is
     greedy decoding. With ``use_cache=False`` the whole sequence is re-run at every step (same
-    tokens for the same generator; only slower)."""
+    tokens for the same generator; only slower). Tokens are drawn on the prompts' device, so
+    ``gen`` must be on it too (:func:`f2p.utils.generator_on`)."""
     if temperature < 0 or max_new < 1:
         raise ValueError(f"need temperature >= 0 and max_new >= 1, got {temperature}, {max_new}")
+    if gen is not None and gen.device.type != prompts.device.type:
+        raise ValueError(
+            f"the generator is on {gen.device} but sampling runs on {prompts.device}: "
+            "use f2p.utils.generator_on(device, gen)"
+        )
     seq, done = prompts, torch.zeros(len(prompts), dtype=torch.bool, device=prompts.device)
     logits, cache = model(prompts)
     out = []
@@ -140,8 +146,8 @@ def generate(
         if temperature == 0:
             token = last.argmax(-1)
         else:
-            probs = torch.softmax(last, -1)
-            token = torch.multinomial(probs.cpu(), 1, generator=gen).squeeze(-1).to(last.device)
+            probs = torch.softmax(last, -1)  # sampled where the model runs: no copy per token
+            token = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
         token = torch.where(done, torch.full_like(token, PAD), token)
         out.append(token)
         done |= token == EOS

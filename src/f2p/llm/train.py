@@ -16,10 +16,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from f2p import distributed
 from f2p.llm import losses
 from f2p.llm.model import GPT, generate, response_lengths, response_logprobs
 from f2p.llm.sampling import PrioritizedSampler, curriculum_level
 from f2p.llm.tasks import PAD, Problem, decode, encode, reward, sample_problems, trace
+from f2p.utils import generator_on
 
 METHODS = ("k15", "grpo", "reinforce")
 SAMPLINGS = ("uniform", "curriculum", "prioritized")
@@ -31,17 +33,30 @@ def max_response(digits: int) -> int:
     return 9 * digits + (2 * digits + 5) + (digits + 3) + 4
 
 
-def sft_step(model: GPT, optimizer, prompts: list[str], responses: list[str], device) -> float:
+def sft_step(
+    model: GPT,
+    optimizer,
+    prompts: list[str],
+    responses: list[str],
+    device,
+    here: distributed.World | None = None,
+) -> float:
     """One cross-entropy step on the response tokens of (prompt, response) pairs; prompts must
-    have equal lengths within the batch. Returns the loss."""
+    have equal lengths within the batch. Returns the loss: the mean over response tokens.
+
+    With several processes (``here``, ``model`` wrapped by :func:`f2p.distributed.wrap`), each
+    holds a share of the pairs; its loss is scaled by ``size / tokens in all shares``, so that
+    DDP's average of the processes' gradients is the gradient of the mean over all tokens."""
+    here = here or distributed.World()
     x = encode(prompts).to(device)
     y = encode(responses).to(device)
     logp = response_logprobs(model, x, y)
-    loss = -logp.sum() / (y != PAD).sum()
+    tokens = distributed.total(float((y != PAD).sum()), here, device)
+    loss = -logp.sum() * here.size / tokens
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    return loss.item()
+    return distributed.total(loss.item(), here, device) / here.size
 
 
 @dataclass
@@ -60,16 +75,22 @@ class WarmupConfig:
 def warmup(
     model: GPT, config: WarmupConfig, seed: int = 0, device="cpu", progress: bool = True
 ) -> list[float]:
-    """Train ``model`` to imitate traces; returns the loss of every step."""
-    gen = torch.Generator().manual_seed(seed)
+    """Train ``model`` (on ``device``) to imitate traces; returns the loss of every step. Under
+    ``torchrun`` each process imitates its share of every batch (:func:`sft_step`)."""
+    here = distributed.setup(device)
+    device = distributed.process_device(device, here)
+    net = distributed.wrap(model.to(device), here, device)
+    gen = torch.Generator().manual_seed(seed)  # the same batches in every process
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     history = []
-    for step in tqdm(range(config.steps), desc="warm-up", disable=not progress):
+    for step in tqdm(range(config.steps), desc="warm-up", disable=not progress or not here.main):
         digits = config.digits[step % len(config.digits)]
         problems = sample_problems(config.batch, digits, gen)
         checks = torch.rand(config.batch, generator=gen) < config.check_fraction
         responses = [trace(p, bool(c)) for p, c in zip(problems, checks, strict=True)]
-        history.append(sft_step(model, optimizer, [p.prompt for p in problems], responses, device))
+        mine = distributed.shard(torch.arange(config.batch), here).tolist()
+        prompts, targets = [problems[i].prompt for i in mine], [responses[i] for i in mine]
+        history.append(sft_step(net, optimizer, prompts, targets, device, here))
     return history
 
 
@@ -88,7 +109,9 @@ def rollout(
 ) -> Rollouts:
     """Sample k responses per problem (problems of one difficulty) and score them."""
     prompts = encode([p.prompt for p in problems for _ in range(k)]).to(device)
-    responses = generate(model, prompts, max_response(problems[0].digits), temperature, gen)
+    responses = generate(
+        model, prompts, max_response(problems[0].digits), temperature, generator_on(device, gen)
+    )
     texts = decode(responses.cpu())
     rewards = torch.tensor(
         [reward(t, p) for t, p in zip(texts, (p for p in problems for _ in range(k)), strict=True)]

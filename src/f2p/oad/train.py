@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from f2p import distributed
 from f2p.oad import metrics
 from f2p.oad.data import IGNORE, ChunkStreams, Windows
 
@@ -30,26 +31,33 @@ def fit(
     progress: bool = False,
 ) -> FitHistory:
     """Adam on ``model.loss`` over shuffled windows, one-cycle learning rate, gradients
-    clipped to norm 1 (recurrent nets need it)."""
-    gen = torch.Generator().manual_seed(seed)
+    clipped to norm 1 (recurrent nets need it). Under ``torchrun`` each process trains on its
+    share of every batch with gradients averaged (:mod:`f2p.distributed`); each share's loss is
+    the mean over its own supervised steps, so the shares are weighted equally where one process
+    would weight them by their steps (they differ only for windows at a stream's ends)."""
+    here = distributed.setup(device)
+    device = distributed.process_device(device, here)
+    gen = torch.Generator().manual_seed(seed)  # the same permutation in every process
     model.to(device).train()
+    objective = distributed.wrap(distributed.Objective(model, "loss"), here, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * -(-len(train) // batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
     history = FitHistory()
     tick = time.perf_counter()
-    for _ in tqdm(range(epochs), desc=type(model).__name__, disable=not progress):
-        total = 0.0
+    xs, ys, lengths = (t.to(device) for t in (train.x, train.y, train.lengths))  # moved once
+    for _ in tqdm(range(epochs), desc=type(model).__name__, disable=not progress or not here.main):
+        total = torch.zeros((), dtype=torch.float64, device=device)  # read once per epoch
         for idx in torch.randperm(len(train), generator=gen).split(batch):
-            x, y = train.x[idx].to(device), train.y[idx].to(device)
-            loss = model.loss(x, y, train.lengths[idx].to(device))
+            idx = distributed.shard(idx, here).to(device)
+            loss = objective(xs[idx], ys[idx], lengths[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            total += loss.item() * len(idx)
-        history.loss.append(total / len(train))
+            total += loss.detach().double() * len(idx)
+        history.loss.append(distributed.total(float(total), here, device) / len(train))
     history.seconds = time.perf_counter() - tick
     return history
 

@@ -129,25 +129,26 @@ def train_classifier(
     steps = epochs * -(-len(train) // batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
     history = TrainHistory()
+    all_clips, all_labels = train.clips.to(device), train.labels.to(device)  # moved once
     for epoch in tqdm(
         range(epochs), desc=type(model).__name__, disable=not progress or not here.main
     ):
-        tick, total = time.perf_counter(), 0.0
+        tick = time.perf_counter()
+        total = torch.zeros((), dtype=torch.float64, device=device)  # read once per epoch
         model.train()
         if partial_bn:
             models.partial_bn(model)
         for idx in torch.randperm(len(train), generator=gen).split(batch):
-            idx = distributed.shard(idx, here)
-            clips = train.clips[idx].to(device)
-            clips = transform(clips) if transform else clips
-            loss = F.cross_entropy(net(clips), train.labels[idx].to(device))
+            idx = distributed.shard(idx, here).to(device)
+            clips = transform(all_clips[idx]) if transform else all_clips[idx]
+            loss = F.cross_entropy(net(clips), all_labels[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-            total += loss.item() * len(idx)
+            total += loss.detach().double() * len(idx)
         history.seconds += time.perf_counter() - tick
-        history.loss.append(distributed.total(total, here, device) / len(train))
+        history.loss.append(distributed.total(float(total), here, device) / len(train))
         if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
             history.test_accuracy.append(accuracy(model, test, transform, device=device))
     return history
