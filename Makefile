@@ -7,6 +7,8 @@
 #   make pdf    the whole book as one PDF, into the site's downloads
 #   make assignments  per chapter: student notebook, instructor key, otter autograder
 #   make stress chapters executed many times by both notebook paths (issue 24; not in CI)
+#   make gpu    every chapter's full profile and the device benchmarks on a CUDA GPU, then the
+#               tests that need one (benchmarks/suite.py; not in CI)
 # The publishing workflows (.github/workflows) call these targets and nothing else.
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +17,7 @@ STAMP  := $(VENV)/.installed
 ASSETS := vendor/site/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab assets chromium clean dist notebooks check-version pdf stress assignments
+.PHONY: book test lab assets chromium clean dist notebooks check-version pdf stress assignments gpu
 .DEFAULT_GOAL := test
 
 $(STAMP): pyproject.toml
@@ -73,6 +75,14 @@ RUNS     ?= 50
 STALL    ?= 900
 stress: $(STAMP)
 	$(BIN)/python tests/stress/stress.py $(CHAPTERS) --runs $(RUNS) --stall-after $(STALL)
+
+# The full-profile suite on one CUDA GPU (issue 20): notebooks and device benchmarks, JOBS_GPU
+# at a time; executed notebooks under _build/suite/full-cuda, the summary in f2p/data/suite/full.json
+# (shown on the results page); then the tests that only run where CUDA is.
+JOBS_GPU ?= 4
+gpu: $(STAMP)
+	$(BIN)/python benchmarks/suite.py --profile full --device cuda --jobs $(JOBS_GPU)
+	$(BIN)/pytest -m "not site" -k "gpu or cuda" tests/test_llm.py tests/test_device_guard.py
 
 # The release workflow's first step: the tag (vX.Y.Z) must name the package's version
 check-version:

@@ -60,11 +60,12 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return read_myst_markdown_notebook(text, config=MYST_CONFIG, path=path)
 
 
-def kernel_env(network_log: Path) -> dict[str, str]:
-    """Environment of the kernel: fast profile, one thread, the socket guard at start-up."""
+def kernel_env(network_log: Path, profile: str = "fast") -> dict[str, str]:
+    """Environment of the kernel: the profile (fast unless the GPU suite asks for full), one
+    thread unless F2P_THREADS says otherwise, the socket guard at start-up."""
     env = dict(os.environ)
     env.update(
-        F2P_PROFILE="fast",
+        F2P_PROFILE=profile,
         F2P_THREADS=env.get("F2P_THREADS", "1"),
         OMP_NUM_THREADS=env.get("F2P_THREADS", "1"),
         IPYTHONDIR=str(GUARD_DIR),
@@ -98,11 +99,12 @@ def execute(
     network_log: Path,
     timeout: int = CELL_TIMEOUT_S,
     on_message: Callable[[dict], None] | None = None,
+    profile: str = "fast",
 ) -> tuple[nbformat.NotebookNode, float]:
     """Execute the notebook at ``path`` in its own folder; return it and its run time. A cell
     that takes longer than ``timeout`` seconds raises :class:`CellTimeout` naming the notebook,
     the cell and its first line. ``on_message`` sees every IOPub message the client processes
-    (the stress script logs them)."""
+    (the stress script logs them); ``profile`` is the run's (``full`` in the GPU suite)."""
     nb = read_notebook(path)
     client = NotebookClient(
         nb,
@@ -125,7 +127,7 @@ def execute(
     client.km = client.create_kernel_manager()
     start = time.perf_counter()
     try:
-        client.execute(env=kernel_env(network_log))
+        client.execute(env=kernel_env(network_log, profile))
     except CellTimeoutError as err:
         code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
         cell = nb.cells[running[-1]]

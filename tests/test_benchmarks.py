@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +25,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             + ["--epochs", "1", "--pretrain", "1", "--transfer", "1"],
         ),
         ("ch02_ddp.py", ["--processes", "1", "2", "--clips", "16", "--epochs", "1"]),
+        ("ch08_vector_envs.py", ["--envs", "2", "--steps", "40", "--a2c-steps", "80"]),
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
         ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),
@@ -175,3 +179,30 @@ def test_video_benchmark_retrains_only_the_named_models(tmp_path):
     assert all(rows[q] == after_rows[q] for q in accuracies)  # nothing retrained
     failed = subprocess.run(script + tiny + ["--retrain", "nope"], capture_output=True, env=env)
     assert failed.returncode != 0 and b"unknown models" in failed.stderr
+
+
+def test_the_suite_runs_a_chapter_and_records_what_it_used(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, str(BENCHMARKS / "suite.py"), "--profile", "fast", "--device"]
+    command += ["cpu", "--only", "00_getting_started", "--jobs", "1", "--out", str(tmp_path)]
+    subprocess.run(command + ["--summary", str(tmp_path / "s.json")], check=True, env=env)
+    summary = json.loads((tmp_path / "s.json").read_text())
+    (job,) = summary["jobs"]
+    assert job["status"] == "passed" and job["device"] == "cpu" and job["seconds"] > 0
+    assert job["peak_gpu_bytes"] is None and summary["threads_per_job"] == 1
+    assert (tmp_path / "00_getting_started.ipynb").is_file()  # the executed notebook is kept
+    failed = subprocess.run(command[:-6] + ["--only", "nope"], capture_output=True, text=True)
+    assert failed.returncode != 0 and "unknown jobs ['nope']" in failed.stderr
+
+
+def test_the_suite_reports_a_job_whose_data_is_missing_as_skipped(tmp_path, monkeypatch):
+    monkeypatch.setenv("F2P_DATA", str(tmp_path))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import suite
+
+    importlib.reload(suite)  # its data paths follow F2P_DATA
+    jobs = {job.name: job for job in suite.plan("full", ["07_autoregressive", "ch02_tsn"])}
+    assert jobs["07_autoregressive"].status == "skipped"
+    assert str(tmp_path / "mnist") in jobs["07_autoregressive"].error
+    assert jobs["ch02_tsn"].status == "not run"
+    assert [job.kind for job in suite.plan("fast", None)] == ["notebook"] * 12

@@ -69,7 +69,7 @@ def test_the_guard_follows_moves_and_allows_what_cuda_allows():
     assert [v.op for v in guard.violations] == ["__getitem__"]
 
 
-def video_trainer() -> None:
+def video_trainer(device: str) -> None:
     from f2p.video import data, zoo
     from f2p.video.train import train_classifier
 
@@ -79,11 +79,11 @@ def video_trainer() -> None:
         recipe = zoo.recipe(name)
         model = recipe.build(len(train.classes), (4, 8, 8), 8)
         train_classifier(
-            model, train, test, epochs=1, batch=4, transform=recipe.transform, progress=False
+            model, train, test, 1, 4, transform=recipe.transform, device=device, progress=False
         )
 
 
-def detection_trainer() -> None:
+def detection_trainer(device: str) -> None:
     from f2p.oad import data, models, train
 
     d, k, t = 6, len(data.CLASSES), 5
@@ -98,56 +98,58 @@ def detection_trainer() -> None:
         models.IDN(d, k, 8, 8),
         models.OadTR(d, k, t, d_model=16, heads=2, future=3),
     ]:
-        train.fit(model, windows, epochs=1, batch=16, device="cpu")
-        train.evaluate(model, windows, device="cpu")
+        train.fit(model, windows, epochs=1, batch=16, device=device)
+        train.evaluate(model, windows, device=device)
 
 
-def generative_trainer() -> None:
+def generative_trainer(device: str) -> None:
     from f2p import generative as g
 
     data = g.load_digits_binary()
     small = data.train[:64]
     models = [g.FVSBN(64), g.NADE(64, 8), g.MADE(64, [16]), g.PixelCNN(8, 8, 4, blocks=1)]
     for model in models:
-        model.to("cpu")  # fit trains where the model is
+        model.to(device)  # fit trains where the model is
         g.fit(model, small, data.valid[:32], g.FitConfig(epochs=1, batch_size=32), progress=False)
-        model.sample(2, generator=torch.Generator().manual_seed(0))
+        model.sample(2, generator=torch.Generator(device).manual_seed(0))
 
 
-def rl_trainers() -> None:
+def rl_trainers(device: str) -> None:
     from f2p import rl
     from f2p.rl import ddpg, deterministic, trpo
 
     tiny = {"total_steps": 400, "eval_every": 200, "eval_episodes": 1}
-    rl.train_actor_critic(rl.ActorCriticConfig(**tiny), progress=False)
-    rl.train_actor_critic(rl.ActorCriticConfig(critic="action", **tiny), progress=False)
-    ddpg.train_ddpg(
-        ddpg.DDPGConfig(hidden=(8, 8), learning_starts=100, batch_size=16, **tiny), progress=False
-    )
+    rl.train_actor_critic(rl.ActorCriticConfig(**tiny), device=device, progress=False)
+    config = rl.ActorCriticConfig(critic="action", **tiny)
+    rl.train_actor_critic(config, device=device, progress=False)
+    config = ddpg.DDPGConfig(hidden=(8, 8), learning_starts=100, batch_size=16, **tiny)
+    ddpg.train_ddpg(config, device=device, progress=False)
     deterministic.train_deterministic_ac(
         deterministic.DeterministicConfig(learning_starts=100, batch_size=16, **tiny),
+        device=device,
         progress=False,
     )
-    trpo.train_trpo(trpo.TRPOConfig(total_steps=1024, eval_every=1024, eval_episodes=1),
-                    progress=False)  # fmt: skip
+    config = trpo.TRPOConfig(total_steps=1024, eval_every=1024, eval_episodes=1)
+    trpo.train_trpo(config, device=device, progress=False)
 
 
-def llm_trainers() -> None:
+def llm_trainers(device: str) -> None:
     from f2p.llm import long2short
     from f2p.llm.model import GPT, GPTConfig
     from f2p.llm.tasks import sample_problems
     from f2p.llm.train import RLConfig, WarmupConfig, evaluate, train_rl, warmup
 
     torch.manual_seed(0)
-    model = GPT(GPTConfig(layers=1, heads=2, width=16, context=40)).to("cpu")
-    warmup(model, WarmupConfig(digits=(1,), steps=2, batch=4), progress=False)
-    train_rl(model, RLConfig(iterations=1, problems=2, k=2, digits=(1,), pool=4), progress=False)
-    evaluate(model, sample_problems(2, 1, torch.Generator().manual_seed(0)), k=2)
-    long2short.shortest_rejection_sft(model, [("3+4:", "7.")])
-    long2short.dpo_train(model, [("3+4:", "7.", "8.")], steps=1)
+    model = GPT(GPTConfig(layers=1, heads=2, width=16, context=40)).to(device)
+    warmup(model, WarmupConfig(digits=(1,), steps=2, batch=4), device=device, progress=False)
+    config = RLConfig(iterations=1, problems=2, k=2, digits=(1,), pool=4)
+    train_rl(model, config, device=device, progress=False)
+    evaluate(model, sample_problems(2, 1, torch.Generator().manual_seed(0)), k=2, device=device)
+    long2short.shortest_rejection_sft(model, [("3+4:", "7.")], device=device)
+    long2short.dpo_train(model, [("3+4:", "7.", "8.")], steps=1, device=device)
 
 
-TRAINERS: dict[str, Callable[[], None]] = {
+TRAINERS: dict[str, Callable[[str], None]] = {
     "video": video_trainer,
     "online detection": detection_trainer,
     "generative": generative_trainer,
@@ -159,5 +161,13 @@ TRAINERS: dict[str, Callable[[], None]] = {
 @pytest.mark.parametrize("part", TRAINERS)
 def test_every_trainer_keeps_its_tensors_on_the_device_it_was_given(part):
     with DeviceGuard() as guard:
-        TRAINERS[part]()
+        TRAINERS[part]("cpu")
     guard.check()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (make gpu)")
+@pytest.mark.parametrize("part", TRAINERS)
+def test_every_trainer_runs_on_a_gpu(part):
+    """What the guard cannot see: random generators, which are not tensors, must be on the
+    device that samples."""
+    TRAINERS[part]("cuda")

@@ -199,3 +199,17 @@ def test_a_stalled_cell_fails_fast_naming_the_notebook_and_cell(tmp_path):
     with pytest.raises(CellTimeout, match=r"stalls.md: code cell 2 of 2 \('import time'\)"):
         execute(page, tmp_path / "network.log", timeout=5)
     assert time.perf_counter() - start < 60
+
+
+def test_the_book_build_gives_a_fast_profile_cell_minutes_not_the_full_profiles_half_hour(
+    monkeypatch,
+):
+    from types import SimpleNamespace
+
+    from f2p_book import FAST_CELL_TIMEOUT_S, fail_fast_in_the_fast_profile
+
+    for profile, expected in [("fast", FAST_CELL_TIMEOUT_S), ("full", 1800)]:
+        monkeypatch.setenv("F2P_PROFILE", profile)
+        config = SimpleNamespace(nb_execution_timeout=1800)  # _config.yml's execute.timeout
+        fail_fast_in_the_fast_profile(None, config)
+        assert config.nb_execution_timeout == expected

@@ -183,3 +183,31 @@ def test_the_package_ships_its_results_and_reads_them_by_default():
     assert len(results.load()) == len(packaged)
     for chapter in ("03", "04", "05", "06"):  # the chapters that read their table this way
         assert len(results.load(chapter=chapter)) == 1, chapter
+
+
+def suite_run(profile: str, jobs: list[dict]) -> dict:
+    return {
+        "profile": profile, "device": "cuda" if profile == "full" else "cpu",
+        "machine": "test machine", "recorded": "2026-12-01", "command": "python suite.py",
+        "jobs_at_a_time": 2, "threads_per_job": 1, "wall_seconds": 600.0, "jobs": jobs,
+    }  # fmt: skip
+
+
+def test_the_suite_table_shows_each_profiles_latest_run_side_by_side(tmp_path):
+    job = {"name": "02_tsn", "status": "passed", "seconds": 114.2, "device": "cpu"}
+    results.write_json(tmp_path / "fast.json", suite_run("fast", [job]))
+    text = results.suite_markdown(tmp_path)
+    assert "**fast profile** on test machine (2026-12-01): 1 of 1 jobs passed in 10.0" in text
+    assert "**full profile**: *not run yet*" in text and "make gpu" in text
+    assert "| 02_tsn | 114 s on cpu | – |" in text
+    on_gpu = {**job, "seconds": 31.0, "device": "cuda", "peak_gpu_bytes": 3 * 2**30}
+    failed = {"name": "07_autoregressive", "status": "skipped", "error": "needs mnist files"}
+    results.write_json(tmp_path / "full.json", suite_run("full", [on_gpu, failed]))
+    text = results.suite_markdown(tmp_path)
+    assert "| 02_tsn | 114 s on cpu | 31 s on cuda, 3.0 GiB peak |" in text
+    assert "| 07_autoregressive | – | skipped: needs mnist files |" in text
+
+
+def test_the_package_ships_the_fast_profiles_suite_run():
+    text = results.suite_markdown()
+    assert "**fast profile** on" in text and "| 11_llm_reasoning |" in text

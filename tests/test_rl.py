@@ -269,3 +269,18 @@ def test_deterministic_ac_trains_the_returned_actor_reproducibly():
     initial = torch.cat([p.detach().reshape(-1) for p in fresh.parameters()])
     assert torch.equal(trained, again)
     assert trained.shape == initial.shape and not torch.allclose(trained, initial)
+
+
+def test_environments_step_alike_in_one_process_and_in_one_process_each():
+    sync = rl.make_vec_env("CartPole-v1", 2, seed=3)
+    parallel = rl.make_vec_env("CartPole-v1", 2, seed=3, vectorization="async")
+    try:
+        actions = np.array([0, 1])
+        for _ in range(30):  # past the first episode's end: both reset in the same step
+            a, b = sync.step(actions), parallel.step(actions)
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a[1], b[1])
+    finally:
+        sync.close(), parallel.close()
+    with pytest.raises(ValueError, match="vectorization"):
+        rl.make_vec_env("CartPole-v1", 2, 0, vectorization="threads")

@@ -281,6 +281,18 @@ def repository_url(config: Any) -> str:
     return f"https://github.com/{slug}" if slug else ""
 
 
+FAST_CELL_TIMEOUT_S = 600
+"""Seconds a cell of the fast profile may run in the build: past that it has stalled (issue 24),
+so the build fails then, naming the cell, rather than after the full profile's limit."""
+
+
+def fail_fast_in_the_fast_profile(app: Sphinx, config: Any) -> None:
+    """The book's per-cell limit (``execute.timeout``) is sized for the full profile; in the
+    fast profile cut it to :data:`FAST_CELL_TIMEOUT_S`."""
+    if f2p.utils.profile().name == "fast":
+        config.nb_execution_timeout = min(config.nb_execution_timeout, FAST_CELL_TIMEOUT_S)
+
+
 def configure_header_buttons(app: Sphinx, config: Any) -> None:
     """Turn the repository buttons on when a repository is known; the theme's own launch buttons
     stay off (they would open the ``.md`` sources, which Colab cannot read): see
@@ -381,6 +393,7 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_directive("f2p-results", ResultsDirective)
     app.add_directive("f2p-downloads", DownloadsDirective)
     app.connect("config-inited", configure_header_buttons)
+    app.connect("config-inited", fail_fast_in_the_fast_profile)
     app.connect("builder-inited", one_page_renders_like_the_site)
     app.connect("source-read", add_setup_cell)
     app.connect("html-page-context", offer_downloads, priority=400)

@@ -95,14 +95,19 @@ def validate(result: Any, where: str = "result") -> dict[str, Any]:
 
 
 def write(path: str | Path, result: dict[str, Any]) -> Path:
-    """Validate ``result`` and write it to ``path`` atomically (a crash leaves no half file)."""
-    path = Path(path)
+    """Validate ``result`` and write it to ``path`` atomically (:func:`write_json`)."""
     validate(result, str(path))
+    return write_json(path, result)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` to ``path`` as JSON atomically: a crash leaves no half-written file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(result, f, indent=2)
+            json.dump(data, f, indent=2)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
@@ -310,3 +315,57 @@ def to_markdown(
         for r in results
     ]
     return "\n\n".join(block for _, block in sorted(blocks, key=lambda b: b[0]))
+
+
+SUITE_DIR = RESULTS_DIR.parent / "suite"
+"""Where ``benchmarks/suite.py`` keeps each profile's latest summary (``fast.json``,
+``full.json``): every chapter's wall time, device and peak GPU memory."""
+
+
+def _suite_cell(job: dict[str, Any] | None) -> str:
+    if job is None:
+        return "–"
+    if job["status"] != "passed":
+        return f"{job['status']}: {job['error'][:80]}" if job.get("error") else job["status"]
+    cell = f"{job['seconds']:.0f} s on {job['device']}"
+    if job.get("peak_gpu_bytes") is not None:
+        cell += f", {job['peak_gpu_bytes'] / 2**30:.1f} GiB peak"
+    return cell
+
+
+def suite_markdown(folder: str | Path = SUITE_DIR) -> str:
+    """The latest suite run of each profile side by side: a header line per run (machine, date,
+    total wall time, jobs at a time, command) and a table of the jobs' wall time, device and
+    peak GPU memory; a profile not run yet is said so, with its command."""
+    runs = {}
+    for profile in ("fast", "full"):
+        path = Path(folder) / f"{profile}.json"
+        runs[profile] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    lines = []
+    for profile, run in runs.items():
+        if run is None:
+            lines.append(
+                f"- **{profile} profile**: *not run yet*. On a machine with a CUDA GPU, `make gpu` "
+                f"(`python benchmarks/suite.py --profile {profile}`) writes it."
+            )
+            continue
+        passed = sum(job["status"] == "passed" for job in run["jobs"])
+        lines.append(
+            f"- **{profile} profile** on {run['machine']} ({run['recorded']}): {passed} of "
+            f"{len(run['jobs'])} jobs passed in {run['wall_seconds'] / 60:.1f} minutes, "
+            f"{run['jobs_at_a_time']} at a time with {run['threads_per_job']} torch thread(s) "
+            f"each; `{run['command']}`"
+        )
+    names = list(dict.fromkeys(job["name"] for run in runs.values() if run for job in run["jobs"]))
+    if names:
+        by_name = {
+            profile: {job["name"]: job for job in run["jobs"]} if run else {}
+            for profile, run in runs.items()
+        }
+        lines += ["", "| job | fast profile | full profile |", "|---|---|---|"]
+        lines += [
+            f"| {name} | {_suite_cell(by_name['fast'].get(name))} "
+            f"| {_suite_cell(by_name['full'].get(name))} |"
+            for name in names
+        ]
+    return "\n".join(lines)

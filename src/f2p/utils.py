@@ -20,9 +20,11 @@ The environment chooses, the code never hard-codes:
 from __future__ import annotations
 
 import ast
+import atexit
 import importlib
 import importlib.util
 import inspect
+import json
 import os
 import platform
 import random
@@ -239,12 +241,33 @@ def plot_style() -> Iterator[None]:
 
 def setup(seed: int = 0) -> tuple[Profile, torch.device]:
     """The first cell of every chapter: read the profile, set its threads, seed everything,
-    apply the plot style; return the profile and the device."""
+    apply the plot style; return the profile and the device. With ``F2P_RUN_REPORT`` set (by
+    ``benchmarks/suite.py``), the process writes :func:`run_report` there when it exits."""
     prof = profile()
     set_threads(prof.threads)
     seed_everything(seed)
     set_plot_style()
+    report = os.environ.get("F2P_RUN_REPORT", "").strip()
+    if report:
+        atexit.register(write_run_report, Path(report))
     return prof, device()
+
+
+def run_report() -> dict[str, object]:
+    """This process's device, its GPU's name and its peak GPU memory (bytes allocated by torch;
+    None without CUDA)."""
+    cuda = torch.cuda.is_available() and device().type == "cuda"
+    return {
+        "device": str(device()),
+        "gpu": torch.cuda.get_device_name(device()) if cuda else None,
+        "peak_gpu_bytes": torch.cuda.max_memory_allocated(device()) if cuda else None,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def write_run_report(path: Path) -> None:
+    """Write :func:`run_report` to ``path`` as JSON."""
+    path.write_text(json.dumps(run_report()), encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ class ActorCriticConfig:
     """A2C only: subtract V(s_t) from the return estimate in the actor's weight"""
     num_envs: int = 8
     """parallel environments"""
+    vectorization: str = "sync"
+    """"sync" (environments stepped in turn in this process) or "async" (one process each):
+    :func:`f2p.rl.envs.make_vec_env`"""
     n_steps: int = 5
     """steps per environment between updates"""
     total_steps: int = 100_000
@@ -151,7 +154,7 @@ def train_actor_critic(
 ) -> tuple[ActorCritic, History]:
     """Train A2C or QAC on ``config.env_id``; return the agent and its history."""
     torch.manual_seed(seed)
-    envs = make_vec_env(config.env_id, config.num_envs, seed)
+    envs = make_vec_env(config.env_id, config.num_envs, seed, config.vectorization)
     agent = ActorCritic(envs, config).to(device)
     flat, flat_grad = flatten_parameters(agent)
     optimizer = torch.optim.RMSprop([flat], lr=config.lr, alpha=0.99, eps=1e-5)

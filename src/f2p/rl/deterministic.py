@@ -36,6 +36,9 @@ class DeterministicConfig:
     """a gymnasium environment id with a 1-D Box action space"""
     num_envs: int = 16
     """parallel environments; their transitions form each update's batch"""
+    vectorization: str = "sync"
+    """"sync" (environments stepped in turn in this process) or "async" (one process each):
+    :func:`f2p.rl.envs.make_vec_env`"""
     total_steps: int = 100_000
     """environment steps in all"""
     gamma: float = 0.99
@@ -75,7 +78,7 @@ def train_deterministic_ac(
 ) -> tuple[DeterministicPolicy, History]:
     """Train an off-policy deterministic actor-critic; return the policy and its history."""
     torch.manual_seed(seed)
-    envs = make_vec_env(config.env_id, config.num_envs, seed)
+    envs = make_vec_env(config.env_id, config.num_envs, seed, config.vectorization)
     space = envs.single_action_space
     check_action_space(space, (gym.spaces.Box,), "the deterministic actor-critic")
     obs_dim, act_dim = envs.single_observation_space.shape[0], space.shape[0]

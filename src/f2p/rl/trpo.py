@@ -170,6 +170,9 @@ class TRPOConfig:
     and "ppo" (PPO-clip epochs); everything else (rollouts, GAE, critic) is shared"""
     num_envs: int = 2
     """parallel environments"""
+    vectorization: str = "sync"
+    """"sync" (environments stepped in turn in this process) or "async" (one process each):
+    :func:`f2p.rl.envs.make_vec_env`"""
     n_steps: int = 2048
     """steps per environment between policy updates"""
     total_steps: int = 100_000
@@ -319,7 +322,7 @@ def train_trpo(
     epochs of minibatch Adam.
     """
     torch.manual_seed(seed)
-    envs = make_vec_env(config.env_id, config.num_envs, seed)
+    envs = make_vec_env(config.env_id, config.num_envs, seed, config.vectorization)
     agent = ActorCritic(envs, ActorCriticConfig(env_id=config.env_id, hidden=config.hidden)).to(
         device
     )
