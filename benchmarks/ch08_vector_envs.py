@@ -70,8 +70,7 @@ def main() -> None:
             print(f"A2C CartPole-v1, {args.a2c_steps} steps, {vectorization}: {seconds:.1f} s")
             rows.append(
                 {
-                    "quantity": f"A2C CartPole-v1, 8 envs, {args.a2c_steps} steps: "
-                    f"{vectorization} seconds",
+                    "quantity": f"A2C CartPole-v1, 8 envs: {vectorization} seconds",
                     "ours": round(seconds, 2),
                 }
             )
@@ -79,7 +78,7 @@ def main() -> None:
         args.out,
         "08",
         "vectorised environments: one process (sync) against one process per environment "
-        "(async), random actions",
+        f"(async), random actions; A2C runs of {args.a2c_steps:,} steps",
         "ch08_vector_envs.py",
         rows,
         profile="fast",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 # pytest-xdist runs two test processes on the two cores: small models run several times slower
@@ -24,3 +25,30 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("notebook run times (fast profile, seconds)")
         for nodeid, seconds in sorted(_notebook_times.items(), key=lambda kv: -kv[1]):
             terminalreporter.write_line(f"{seconds:8.1f}  {nodeid}")
+
+
+@pytest.hookimpl(trylast=True)  # after the -m selection, so the halves are the run's
+def pytest_collection_modifyitems(items):
+    """Put the chapter notebooks (2-4 minutes each) at the head of each worker's half of the
+    collection, longest first, dealt alternately: pytest-xdist's work stealing first splits the
+    collection into contiguous halves, and a long notebook left for the end would run alone while
+    the other worker sits idle. Their lengths are the fast profile's last suite run
+    (``f2p/data/suite/fast.json``)."""
+    import json
+
+    from f2p.results import SUITE_DIR
+
+    summary = SUITE_DIR / "fast.json"
+    seconds = {}
+    if summary.is_file():
+        seconds = {
+            job["name"]: job["seconds"] or 0 for job in json.loads(summary.read_text())["jobs"]
+        }
+    notebooks = [item for item in items if item.get_closest_marker("notebook")]
+    if not notebooks:
+        return
+    notebooks.sort(key=lambda item: -seconds.get(item.callspec.params["path"].parent.name, 0))
+    others = [item for item in items if not item.get_closest_marker("notebook")]
+    first, second = notebooks[0::2], notebooks[1::2]
+    split = max(0, len(items) // 2 - len(first))
+    items[:] = first + others[:split] + second + others[split:]
