@@ -56,6 +56,14 @@ ON_THE_CPU = {"08_actor_critic", "09_ddpg", "10_trpo"}
 environments at a time, whose every step waits for the environments on the CPU (not measured
 on a GPU yet: ``--device-for-rl cuda`` runs them there to compare)."""
 
+REPORTING_RUNNER = """\
+import runpy, sys, pathlib, f2p.utils
+sys.argv = sys.argv[1:]
+f2p.utils.setup()  # the profile's threads, the seeds, and the run report at exit
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+"""How a benchmark runs under the suite: as its own ``__main__``, after ``f2p.utils.setup``."""
+
 
 @dataclass
 class Job:
@@ -129,15 +137,6 @@ def run_job(job: Job, args: argparse.Namespace, threads: int) -> Job:
     return job
 
 
-REPORTING_RUNNER = """\
-import runpy, sys, pathlib, f2p.utils
-sys.argv = sys.argv[1:]
-f2p.utils.setup()  # the profile's threads, the seeds, and the run report at exit
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-"""How a benchmark runs under the suite: as its own ``__main__``, after ``f2p.utils.setup``."""
-
-
 def plan(profile: str, only: list[str] | None) -> list[Job]:
     """The jobs: every chapter notebook, then (full profile: their budgets are the full ones)
     the device benchmarks; ``only`` keeps those named."""
@@ -156,6 +155,19 @@ def plan(profile: str, only: list[str] | None) -> list[Job]:
             job.status = "skipped"
             job.error = f"needs {', '.join(missing)} (F2P_DATA names the data folder)"
     return jobs
+
+
+def longest_first(jobs: list[Job], profile: str) -> list[Job]:
+    """``jobs`` in the order of their times in the profile's last summary (else the fast
+    profile's), longest first and jobs without a time before them, so that no long job starts
+    last while the other slots sit idle."""
+    recorded = f2p.results.SUITE_DIR / f"{profile}.json"
+    if not recorded.is_file():
+        recorded = f2p.results.SUITE_DIR / "fast.json"
+    seconds = {}
+    if recorded.is_file():
+        seconds = {j["name"]: j["seconds"] for j in json.loads(recorded.read_text())["jobs"]}
+    return sorted(jobs, key=lambda j: -(seconds.get(j.name) or float("inf")))
 
 
 def main() -> None:
@@ -180,7 +192,7 @@ def main() -> None:
     # the fast profile's one thread per job; the full one shares the cores among the jobs
     threads = 1 if args.profile == "fast" else max(1, (os.cpu_count() or 1) // args.jobs)
     start = time.perf_counter()
-    to_run = [j for j in jobs if j.status == "not run"]
+    to_run = longest_first([j for j in jobs if j.status == "not run"], args.profile)
     with ThreadPoolExecutor(args.jobs) as pool:
         for job in pool.map(lambda j: run_job(j, args, threads), to_run):
             print(

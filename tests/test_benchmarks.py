@@ -206,3 +206,15 @@ def test_the_suite_reports_a_job_whose_data_is_missing_as_skipped(tmp_path, monk
     assert str(tmp_path / "mnist") in jobs["07_autoregressive"].error
     assert jobs["ch02_tsn"].status == "not run"
     assert [job.kind for job in suite.plan("fast", None)] == ["notebook"] * 12
+
+
+def test_the_suite_starts_its_longest_jobs_first(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import suite
+
+    recorded = json.loads((results.SUITE_DIR / "fast.json").read_text())["jobs"]
+    seconds = {job["name"]: job["seconds"] for job in recorded}
+    ordered = suite.longest_first(suite.plan("fast", None), "fast")
+    assert [seconds[job.name] for job in ordered] == sorted(seconds.values(), reverse=True)
+    unknown = suite.Job("a job never timed", "benchmark")
+    assert suite.longest_first([*ordered, unknown], "fast")[0] is unknown

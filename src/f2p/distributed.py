@@ -98,6 +98,19 @@ class Objective(nn.Module):
         return getattr(self.model, self.method)(*args)
 
 
+def prepare(
+    model: nn.Module, device: torch.device | str = "cpu", method: str | None = None
+) -> tuple[World, torch.device, nn.Module]:
+    """A trainer's first lines: join the process group (:func:`setup`), move ``model`` to this
+    process's device, and wrap it (or its ``method``, through :class:`Objective`) for gradient
+    averaging. Returns the world, the device and the module to call in the training step."""
+    here = setup(device)
+    device = process_device(device, here)
+    model.to(device)
+    trained = Objective(model, method) if method else model
+    return here, device, wrap(trained, here, device)
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The model inside a DistributedDataParallel wrapper."""
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model

@@ -266,8 +266,11 @@ def run_report() -> dict[str, object]:
 
 
 def write_run_report(path: Path) -> None:
-    """Write :func:`run_report` to ``path`` as JSON."""
-    path.write_text(json.dumps(run_report()), encoding="utf-8")
+    """Write :func:`run_report` to ``path`` as JSON, whole or not at all (written beside it,
+    then renamed)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(run_report()), encoding="utf-8")
+    partial.replace(path)
 
 
 @dataclass(frozen=True)

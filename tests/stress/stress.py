@@ -75,10 +75,13 @@ def dump_stacks(pid: int) -> str:
     return "\n".join(parts)
 
 
-def start(run: Run) -> None:
+def start(run: Run, stall_after: float) -> None:
+    """Launch ``run`` with a per-cell limit past ``stall_after``: a stalled cell is then found
+    here, with its stacks, rather than ended by the cell limit without them."""
+    cell_s = str(int(stall_after) + 60)
     run.started = time.perf_counter()
     run.process = subprocess.Popen(
-        [sys.executable, str(HERE / "run_once.py"), run.route, str(run.chapter)],
+        [sys.executable, str(HERE / "run_once.py"), run.route, str(run.chapter), cell_s],
         stdout=run.log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -140,7 +143,7 @@ def stress(
     while queue or active:
         while queue and len(active) < parallel:
             active.append(queue.pop(0))
-            start(active[-1])
+            start(active[-1], stall_after)
         time.sleep(1)
         for run in [r for r in active if finish(r, stall_after, out)]:
             active.remove(run)

@@ -87,10 +87,9 @@ def fit(
     config = config or FitConfig()
     check_binary(train, model.dim, "train")
     check_binary(valid, model.dim, "valid")
-    here = distributed.setup(next(model.parameters()).device)
-    device = distributed.process_device(next(model.parameters()).device, here)
-    model.to(device)
-    log_prob = distributed.wrap(distributed.Objective(model, "log_prob"), here, device)
+    here, device, log_prob = distributed.prepare(
+        model, next(model.parameters()).device, method="log_prob"
+    )
     gen = torch.Generator().manual_seed(seed)  # the same draws in every process
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history, best_state, best = History(), None, float("inf")

@@ -49,9 +49,10 @@ def sft_step(
     DDP's average of the processes' gradients is the gradient of the mean over all tokens."""
     here = here or distributed.World()
     x = encode(prompts).to(device)
-    y = encode(responses).to(device)
+    y = encode(responses)
+    tokens = distributed.total(float((y != PAD).sum()), here, device)  # counted on the host
+    y = y.to(device)
     logp = response_logprobs(model, x, y)
-    tokens = distributed.total(float((y != PAD).sum()), here, device)
     loss = -logp.sum() * here.size / tokens
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -77,9 +78,7 @@ def warmup(
 ) -> list[float]:
     """Train ``model`` (on ``device``) to imitate traces; returns the loss of every step. Under
     ``torchrun`` each process imitates its share of every batch (:func:`sft_step`)."""
-    here = distributed.setup(device)
-    device = distributed.process_device(device, here)
-    net = distributed.wrap(model.to(device), here, device)
+    here, device, net = distributed.prepare(model, device)
     gen = torch.Generator().manual_seed(seed)  # the same batches in every process
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     history = []

@@ -35,11 +35,9 @@ def fit(
     share of every batch with gradients averaged (:mod:`f2p.distributed`); each share's loss is
     the mean over its own supervised steps, so the shares are weighted equally where one process
     would weight them by their steps (they differ only for windows at a stream's ends)."""
-    here = distributed.setup(device)
-    device = distributed.process_device(device, here)
+    here, device, objective = distributed.prepare(model, device, method="loss")
+    model.train()
     gen = torch.Generator().manual_seed(seed)  # the same permutation in every process
-    model.to(device).train()
-    objective = distributed.wrap(distributed.Objective(model, "loss"), here, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * -(-len(train) // batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)

@@ -120,11 +120,8 @@ def train_classifier(
     draws the progress bar."""
     if eval_every < 1:
         raise ValueError(f"eval_every must be >= 1, got {eval_every}")
-    here = distributed.setup(device)
-    device = distributed.process_device(device, here)
+    here, device, net = distributed.prepare(model, device)
     gen = torch.Generator().manual_seed(seed)  # the same permutation in every process
-    model.to(device)
-    net = distributed.wrap(model, here, device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     steps = epochs * -(-len(train) // batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
