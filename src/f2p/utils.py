@@ -90,6 +90,16 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def autocast(device: torch.device | str, enabled: bool | None = None) -> torch.autocast:
+    """Mixed precision for a training step on ``device`` when ``enabled`` (``None``: as the run's
+    profile says, :attr:`Profile.bf16`): matrix products and convolutions run in bfloat16, while
+    the operations autocast keeps in float32 (softmax, log-softmax, cross-entropy and the other
+    losses, reductions) stay there; parameters, gradients and optimiser states stay float32.
+    bfloat16 has float32's exponent range, so no loss scaling is needed. A no-op when off."""
+    enabled = profile().bf16 if enabled is None else enabled
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=enabled)
+
+
 def generator_on(device: torch.device | str, gen: torch.Generator) -> torch.Generator:
     """A random generator for sampling on ``device``: ``gen`` itself when it is on that kind of
     device (so a CPU run draws the same numbers as always), otherwise a new generator on
@@ -110,6 +120,15 @@ class Profile:
     (GPU: the budgets that reach the reference results)."""
     threads: int
     """torch intra-op threads; small models run several times faster on one thread."""
+    bf16: bool = False
+    """bf16 autocast in the training steps of the video, generative and LLM trainers
+    (:func:`autocast`): off in the fast profile, on in the full one where CUDA is."""
+
+    @property
+    def reproducible(self) -> bool:
+        """The fast profile picks deterministic cuDNN kernels; the full one lets cuDNN time its
+        kernels for each input shape and keep the fastest (``cudnn.benchmark``)."""
+        return self.name == "fast"
 
     def pick(self, fast: T, full: T) -> T:
         """Return the ``fast`` budget in the fast profile and the ``full`` one in the full profile.
@@ -124,7 +143,8 @@ def profile(name: str | None = None) -> Profile:
     """Return the run's profile: ``name`` if given, else ``F2P_PROFILE``, else by hardware.
 
     The default is ``full`` when CUDA is available and ``fast`` otherwise. The fast profile uses
-    one torch thread, the full one torch's default; ``F2P_THREADS`` overrides either.
+    one torch thread, the full one torch's default; ``F2P_THREADS`` overrides either. ``F2P_BF16``
+    (``0`` or ``1``) overrides the profile's bf16 autocast.
     """
     chosen = name if name is not None else os.environ.get("F2P_PROFILE", "").strip().lower()
     if not chosen:
@@ -139,7 +159,13 @@ def profile(name: str | None = None) -> Profile:
         if not override.isdigit() or int(override) < 1:
             raise ValueError(f"F2P_THREADS={override!r}: expected a positive integer")
         threads = int(override)
-    return Profile(name=chosen, threads=threads)
+    bf16 = chosen == "full" and torch.cuda.is_available()
+    override = os.environ.get("F2P_BF16", "").strip()
+    if override:
+        if override not in ("0", "1"):
+            raise ValueError(f"F2P_BF16={override!r}: expected 0 or 1")
+        bf16 = override == "1"
+    return Profile(name=chosen, threads=threads, bf16=bf16)
 
 
 def set_threads(n: int) -> None:
@@ -245,7 +271,7 @@ def setup(seed: int = 0) -> tuple[Profile, torch.device]:
     ``benchmarks/suite.py``), the process writes :func:`run_report` there when it exits."""
     prof = profile()
     set_threads(prof.threads)
-    seed_everything(seed)
+    seed_everything(seed, deterministic=prof.reproducible)
     set_plot_style()
     report = os.environ.get("F2P_RUN_REPORT", "").strip()
     if report:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import trange
 
-from f2p import distributed
+from f2p import distributed, utils
 from f2p.generative.base import Autoregressive
 from f2p.generative.data import check_binary
 from f2p.generative.made import MADE
@@ -34,6 +34,9 @@ class FitConfig:
     """stop after this many epochs without a better validation NLL (the best state is kept)"""
     weight_decay: float = 0.0
     """Adam's L2 penalty"""
+    bf16: bool | None = None
+    """the training step under bf16 autocast (:func:`f2p.utils.autocast`; ``None``: as the
+    profile says); validation NLLs are computed in float32"""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "patience"):
@@ -105,7 +108,8 @@ def fit(
         running = torch.zeros((), dtype=torch.float64, device=device)  # read once per epoch
         for i in range(0, len(data), config.batch_size):
             xb = data[distributed.shard(perm[i : i + config.batch_size], here)]
-            loss = -log_prob(xb).mean()  # eq. (7.3): NLL in nats per image
+            with utils.autocast(device, config.bf16):
+                loss = -log_prob(xb).mean()  # eq. (7.3): NLL in nats per image
             opt.zero_grad()
             loss.backward()
             opt.step()

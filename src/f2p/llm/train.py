@@ -21,7 +21,7 @@ from f2p.llm import losses
 from f2p.llm.model import GPT, generate, response_lengths, response_logprobs
 from f2p.llm.sampling import PrioritizedSampler, curriculum_level
 from f2p.llm.tasks import PAD, Problem, decode, encode, reward, sample_problems, trace
-from f2p.utils import generator_on
+from f2p.utils import autocast, generator_on
 
 METHODS = ("k15", "grpo", "reinforce")
 SAMPLINGS = ("uniform", "curriculum", "prioritized")
@@ -40,19 +40,22 @@ def sft_step(
     responses: list[str],
     device,
     here: distributed.World | None = None,
+    bf16: bool | None = False,
 ) -> float:
     """One cross-entropy step on the response tokens of (prompt, response) pairs; prompts must
     have equal lengths within the batch. Returns the loss: the mean over response tokens.
 
     With several processes (``here``, ``model`` wrapped by :func:`f2p.distributed.wrap`), each
     holds a share of the pairs; its loss is scaled by ``size / tokens in all shares``, so that
-    DDP's average of the processes' gradients is the gradient of the mean over all tokens."""
+    DDP's average of the processes' gradients is the gradient of the mean over all tokens.
+    ``bf16``: the forward pass under bf16 autocast (:func:`f2p.utils.autocast`)."""
     here = here or distributed.World()
     x = encode(prompts).to(device)
     y = encode(responses)
     tokens = distributed.total(float((y != PAD).sum()), here, device)  # counted on the host
     y = y.to(device)
-    logp = response_logprobs(model, x, y)
+    with autocast(device, bf16):
+        logp = response_logprobs(model, x, y)
     loss = -logp.sum() * here.size / tokens
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -71,6 +74,9 @@ class WarmupConfig:
     lr: float = 1e-3
     check_fraction: float = 0.5
     """share of traces carrying the redundant check step"""
+    bf16: bool | None = None
+    """the steps under bf16 autocast (:func:`f2p.utils.autocast`; ``None``: as the profile
+    says)"""
 
 
 def warmup(
@@ -89,7 +95,7 @@ def warmup(
         responses = [trace(p, bool(c)) for p, c in zip(problems, checks, strict=True)]
         mine = distributed.shard(torch.arange(config.batch), here).tolist()
         prompts, targets = [problems[i].prompt for i in mine], [responses[i] for i in mine]
-        history.append(sft_step(net, optimizer, prompts, targets, device, here))
+        history.append(sft_step(net, optimizer, prompts, targets, device, here, config.bf16))
     return history
 
 

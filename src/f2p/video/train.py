@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from f2p import distributed
+from f2p import distributed, utils
 from f2p.video import models
 from f2p.video.data import ClipTensors
 
@@ -111,13 +111,15 @@ def train_classifier(
     device="cpu",
     progress: bool = True,
     eval_every: int = 1,
+    bf16: bool | None = None,
 ) -> TrainHistory:
     """Adam with cross-entropy on ``train`` and a one-cycle learning-rate schedule (warm-up to
     ``lr``, then annealing); test accuracy after every ``eval_every`` epochs and after the last.
     ``partial_bn``: TSN's partial batch normalisation (:func:`f2p.video.models.partial_bn`)
     during training. Under ``torchrun`` each of the processes trains on its share of every
     batch of ``batch`` clips, with gradients averaged (:mod:`f2p.distributed`); only rank 0
-    draws the progress bar."""
+    draws the progress bar. ``bf16``: the training step under bf16 autocast (:func:`f2p.utils.
+    autocast`; ``None``: as the profile says); the test accuracy is measured in float32."""
     if eval_every < 1:
         raise ValueError(f"eval_every must be >= 1, got {eval_every}")
     here, device, net = distributed.prepare(model, device)
@@ -138,7 +140,8 @@ def train_classifier(
         for idx in torch.randperm(len(train), generator=gen).split(batch):
             idx = distributed.shard(idx, here).to(device)
             clips = transform(all_clips[idx]) if transform else all_clips[idx]
-            loss = F.cross_entropy(net(clips), all_labels[idx])
+            with utils.autocast(device, bf16):
+                loss = F.cross_entropy(net(clips), all_labels[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
