@@ -37,7 +37,7 @@ from f2p.generative import mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from notebooks import chapter_notebooks, execute  # noqa: E402  (the tests' notebook runner)
+from notebooks import CHAPTERS, chapter_notebooks, execute  # noqa: E402  (the tests' notebook runner)
 
 BENCHMARKS = {  # the benchmarks whose models run on the device, with their full-profile budgets
     "ch02_tsn": [],
@@ -91,9 +91,9 @@ def notebook_headline(nb: nbformat.NotebookNode) -> list[str]:
     return readings or [t for t in texts if t.startswith("|")]
 
 
-def run_notebook(name: str, profile: str, out: Path) -> None:
+def run_notebook(name: str, profile: str, out: Path, chapters: Path) -> None:
     """Run one chapter notebook (in this process: ``--worker``) and save it executed."""
-    path = next(p for p in chapter_notebooks() if p.parent.name == name)
+    path = next(p for p in chapter_notebooks(chapters) if p.parent.name == name)
     nb, _ = execute(path, out / f"{name}.network.log", timeout=1800, profile=profile)
     nbformat.write(nb, out / f"{name}.ipynb")
 
@@ -112,7 +112,7 @@ def run_job(job: Job, args: argparse.Namespace, threads: int) -> Job:
     }
     if job.kind == "notebook":
         command = [sys.executable, __file__, "--worker", job.name, "--profile", args.profile]
-        command += ["--out", str(out)]
+        command += ["--out", str(out), "--chapters", str(args.chapters)]
     else:
         script = "video_models.py" if job.name.startswith("video_models") else f"{job.name}.py"
         command = [sys.executable, "-c", REPORTING_RUNNER, str(ROOT / "benchmarks" / script)]
@@ -137,10 +137,10 @@ def run_job(job: Job, args: argparse.Namespace, threads: int) -> Job:
     return job
 
 
-def plan(profile: str, only: list[str] | None) -> list[Job]:
+def plan(profile: str, only: list[str] | None, chapters: Path = CHAPTERS) -> list[Job]:
     """The jobs: every chapter notebook, then (full profile: their budgets are the full ones)
     the device benchmarks; ``only`` keeps those named."""
-    jobs = [Job(p.parent.name, "notebook") for p in chapter_notebooks()]
+    jobs = [Job(p.parent.name, "notebook") for p in chapter_notebooks(chapters)]
     jobs += [Job(name, "benchmark") for name in BENCHMARKS if profile == "full"]
     if only:
         unknown = set(only) - {j.name for j in jobs}
@@ -177,6 +177,9 @@ def main() -> None:
     parser.add_argument("--device-for-rl", default="cpu", help="F2P_DEVICE of chapters 08-10")
     parser.add_argument("--jobs", type=int, default=max(1, min(4, (os.cpu_count() or 1) // 4)))
     parser.add_argument("--only", nargs="+", metavar="JOB", help="run only these jobs")
+    parser.add_argument(
+        "--chapters", type=Path, default=CHAPTERS, help="the folder of chapter notebooks"
+    )
     parser.add_argument("--out", type=Path, help="default: _build/suite/<profile>-<device>")
     parser.add_argument("--summary", type=Path, help="default: f2p/data/suite/<profile>.json")
     parser.add_argument("--worker", metavar="CHAPTER", help=argparse.SUPPRESS)
@@ -187,8 +190,8 @@ def main() -> None:
     args.out = args.out or ROOT / "_build" / "suite" / f"{args.profile}-{device_kind}"
     args.out.mkdir(parents=True, exist_ok=True)
     if args.worker:
-        return run_notebook(args.worker, args.profile, args.out)
-    jobs = plan(args.profile, args.only)
+        return run_notebook(args.worker, args.profile, args.out, args.chapters)
+    jobs = plan(args.profile, args.only, args.chapters)
     # the fast profile's one thread per job; the full one shares the cores among the jobs
     threads = 1 if args.profile == "fast" else max(1, (os.cpu_count() or 1) // args.jobs)
     start = time.perf_counter()

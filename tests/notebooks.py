@@ -45,8 +45,9 @@ def is_myst_notebook(path: Path) -> bool:
     return head.startswith("---") and "kernelspec:" in head.split("\n---", 1)[0]
 
 
-def chapter_notebooks() -> list[Path]:
-    return sorted(p for p in CHAPTERS.rglob("*.md") if is_myst_notebook(p))
+def chapter_notebooks(chapters: Path = CHAPTERS) -> list[Path]:
+    """The MyST notebooks under ``chapters`` (the course's chapters unless told another folder)."""
+    return sorted(p for p in chapters.rglob("*.md") if is_myst_notebook(p))
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:

@@ -181,17 +181,49 @@ def test_video_benchmark_retrains_only_the_named_models(tmp_path):
     assert failed.returncode != 0 and b"unknown models" in failed.stderr
 
 
+TINY_CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter in one cell
+
+```{code-cell} ipython3
+from IPython.display import Markdown
+
+import f2p
+
+prof, dev = f2p.utils.setup()
+Markdown(f"**Reading**: {6 * 7} in the {prof.name} profile on {dev}")
+```
+"""
+
+
 def test_the_suite_runs_a_chapter_and_records_what_it_used(tmp_path):
+    """The suite's whole path (a child process per job, the run report written at exit, the
+    headline, the kept notebook, the summary) on a one-cell chapter."""
+    chapters = tmp_path / "chapters"
+    (chapters / "00_tiny").mkdir(parents=True)
+    (chapters / "00_tiny" / "tiny.md").write_text(TINY_CHAPTER)
+    out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, str(BENCHMARKS / "suite.py"), "--profile", "fast", "--device"]
-    command += ["cpu", "--only", "00_getting_started", "--jobs", "1", "--out", str(tmp_path)]
+    command += ["cpu", "--jobs", "1", "--chapters", str(chapters), "--out", str(out)]
     subprocess.run(command + ["--summary", str(tmp_path / "s.json")], check=True, env=env)
     summary = json.loads((tmp_path / "s.json").read_text())
     (job,) = summary["jobs"]
-    assert job["status"] == "passed" and job["device"] == "cpu" and job["seconds"] > 0
-    assert job["peak_gpu_bytes"] is None and summary["threads_per_job"] == 1
-    assert (tmp_path / "00_getting_started.ipynb").is_file()  # the executed notebook is kept
-    failed = subprocess.run(command[:-6] + ["--only", "nope"], capture_output=True, text=True)
+    assert job["name"] == "00_tiny" and job["status"] == "passed" and job["seconds"] > 0
+    assert job["device"] == "cpu" and job["peak_gpu_bytes"] is None
+    assert job["headline"] == ["**Reading**: 42 in the fast profile on cpu"]
+    assert summary["threads_per_job"] == 1
+    assert (out / "00_tiny.ipynb").is_file()  # the executed notebook is kept
+    failed = subprocess.run(command + ["--only", "nope"], capture_output=True, text=True)
     assert failed.returncode != 0 and "unknown jobs ['nope']" in failed.stderr
 
 

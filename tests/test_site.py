@@ -139,14 +139,16 @@ def test_every_chapter_is_a_page_of_the_site():
     assert set(PAGES) <= set(site_pages()), set(PAGES) - set(site_pages())
 
 
-@pytest.mark.parametrize("page", site_pages() or PAGES)
-def test_pages_typeset_offline(server, browser, page):
-    load(browser, f"{server}/{page}")
-    errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length;")
-    assert errors == 0, f"{page}: MathJax reported errors (an undefined macro?)"
-    leaks = leaked_tex(browser)
-    assert not leaks, f"{page}: TeX outside typeset math:\n" + "\n".join(leaks)
-    assert external_requests(browser, server) == []
+def typeset_problems(browser, server: str) -> list[str]:
+    """On the loaded page: MathJax errors, TeX left outside typeset math, and requests that
+    left the site (the site must work offline)."""
+    problems = []
+    if browser.execute_script("return document.querySelectorAll('mjx-merror').length;"):
+        problems.append("MathJax reported errors (an undefined macro?)")
+    problems += [f"TeX outside typeset math: {leak}" for leak in leaked_tex(browser)]
+    outside = external_requests(browser, server)
+    problems += [f"fetched from outside the site: {url}" for url in outside]
+    return problems
 
 
 def test_tex_check_fails_on_a_page_that_leaks_tex(browser, tmp_path):
@@ -240,8 +242,11 @@ def layout_problems(browser, url: str, width: int) -> list[str]:
 
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("page", site_pages() or PAGES)
-def test_nothing_is_clipped_and_figures_are_drawn_for_the_column(server, browser, page, width):
+def test_pages_typeset_offline_and_fit_the_column(server, browser, page, width):
+    """Every page at a desktop and a phone width, loaded once for both checks: its math typeset
+    offline, and nothing clipped, figures shown at the width they were drawn for."""
     problems = layout_problems(browser, f"{server}/{page}", width)
+    problems += typeset_problems(browser, server)
     assert not problems, f"{page} at {width}px:\n" + "\n".join(problems)
 
 
