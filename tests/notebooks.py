@@ -8,9 +8,15 @@ follows reuses these outputs instead of running every notebook a second time.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
+import threading
 import time
+import traceback
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,6 +101,60 @@ class CellTimeout(RuntimeError):
     """A cell ran (or its reply was awaited) past the per-cell limit."""
 
 
+def describe_message(msg: dict) -> str:
+    """One line per kernel message: time, channel, type, state or stream name, size."""
+    content = msg.get("content", {})
+    detail = content.get("execution_state") or content.get("name") or ""
+    return f"{time.time():.3f} iopub {msg['msg_type']} {detail} {len(json.dumps(content))}B"
+
+
+def stacks_of(pid: int) -> str:
+    """``py-spy dump`` of process ``pid`` (a kernel), or why there is none."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    try:
+        dumped = subprocess.run(
+            [spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"(no stacks of pid {pid}: {err})"
+    return dumped.stdout + dumped.stderr
+
+
+class StallWitness:
+    """Evidence for a cell that passes its limit (issue 24): the last kernel messages the client
+    processed and, at 90% of the limit, while the kernel still runs, the kernel's stacks and the
+    client's. nbclient shuts the kernel down before it raises its timeout, so the stacks must be
+    taken before it does."""
+
+    def __init__(self, client: NotebookClient, limit_s: float) -> None:
+        self.client, self.limit_s = client, limit_s
+        self.messages: deque[str] = deque(maxlen=40)
+        self.evidence = ""
+        self.cell_started = time.monotonic()
+        self.done = threading.Event()
+        self.watcher = threading.Thread(target=self.watch, daemon=True)
+
+    def watch(self) -> None:
+        while not self.done.wait(min(1.0, self.limit_s / 20)):
+            late = time.monotonic() - self.cell_started > 0.9 * self.limit_s
+            if late and not self.evidence:
+                self.evidence = self.witness()
+
+    def witness(self) -> str:
+        pid = getattr(self.client.km.provisioner, "pid", None) if self.client.km else None
+        kernel = stacks_of(pid) if pid else "(no kernel process)"
+        frames = sys._current_frames()
+        client = "\n".join(
+            f"thread {t.name}:\n" + "".join(traceback.format_stack(frames[t.ident]))
+            for t in threading.enumerate()
+            if t.ident in frames and t is not threading.current_thread()
+        )
+        return (
+            f"--- the kernel's stacks (pid {pid})\n{kernel}\n--- the client's threads\n{client}"
+            "\n--- the last kernel messages the client processed\n" + "\n".join(self.messages)
+        )
+
+
 def execute(
     path: Path,
     network_log: Path,
@@ -116,17 +176,25 @@ def execute(
         record_timing=False,  # timing metadata would change the cache key the book looks up
     )
     running: list[int] = []
-    client.on_cell_start = lambda cell, cell_index: running.append(cell_index)
-    if on_message is not None:
-        process = client.process_message
+    witness = StallWitness(client, timeout)
 
-        def process_and_report(msg: dict, cell: object, cell_index: int) -> object:
+    def cell_starts(cell: object, cell_index: int) -> None:
+        running.append(cell_index)
+        witness.cell_started, witness.evidence = time.monotonic(), ""
+
+    client.on_cell_start = cell_starts
+    process = client.process_message
+
+    def process_and_report(msg: dict, cell: object, cell_index: int) -> object:
+        witness.messages.append(describe_message(msg))
+        if on_message is not None:
             on_message(msg)
-            return process(msg, cell, cell_index)
+        return process(msg, cell, cell_index)
 
-        client.process_message = process_and_report
+    client.process_message = process_and_report
     client.km = client.create_kernel_manager()
     start = time.perf_counter()
+    witness.watcher.start()
     try:
         client.execute(env=kernel_env(network_log, profile))
     except CellTimeoutError as err:
@@ -136,8 +204,10 @@ def execute(
         raise CellTimeout(
             f"{path.name}: code cell {code.index(running[-1]) + 1} of {len(code)} "
             f"({first_line!r}) passed the {timeout} s per-cell limit "
-            f"({time.perf_counter() - start:.0f} s into the run)"
+            f"({time.perf_counter() - start:.0f} s into the run)\n{witness.evidence}"
         ) from err
+    finally:
+        witness.done.set()
     return nb, time.perf_counter() - start
 
 

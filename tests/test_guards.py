@@ -196,9 +196,14 @@ def test_a_stalled_cell_fails_fast_naming_the_notebook_and_cell(tmp_path):
         + "\n```{code-cell} ipython3\nimport time\ntime.sleep(120)\n```\n"
     )
     start = time.perf_counter()
-    with pytest.raises(CellTimeout, match=r"stalls.md: code cell 2 of 2 \('import time'\)"):
+    with pytest.raises(CellTimeout, match=r"stalls.md: code cell 2 of 2 \('import time'\)") as err:
         execute(page, tmp_path / "network.log", timeout=5)
     assert time.perf_counter() - start < 60
+    # the evidence, taken while the kernel still ran: its stacks, at the stalled line, and the
+    # last messages the client had from it
+    kernel_stacks, rest = str(err.value).split("--- the kernel's stacks", 1)[1].split("---", 1)
+    assert re.search(r"MainThread\"\n\s+<module> \(\d+\.py:2\)", kernel_stacks), kernel_stacks
+    assert "iopub execute_input" in rest.split("the last kernel messages")[1], rest
 
 
 def test_the_book_build_gives_a_fast_profile_cell_minutes_not_the_full_profiles_half_hour(

@@ -14,11 +14,9 @@ its own stall limit, so that the stress script finds a stall, and records the st
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
@@ -26,6 +24,7 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from notebooks import (  # noqa: E402
     CELL_TIMEOUT_S,
+    describe_message,
     execute,
     kernel_env,
     nbconvert_command,
@@ -33,16 +32,11 @@ from notebooks import (  # noqa: E402
 )
 
 
-def describe(msg: dict) -> str:
-    kind = msg["msg_type"]
-    content = msg.get("content", {})
-    detail = content.get("execution_state") or content.get("name") or ""
-    size = len(json.dumps(content))
-    return f"{time.time():.3f} iopub {kind} {detail} {size}B"
-
-
 def via_nbclient(path: Path, log: Path, cell_s: int) -> None:
-    execute(path, log, cell_s, on_message=lambda m: print(describe(m), file=sys.stderr))
+    def report(msg: dict) -> None:
+        print(describe_message(msg), file=sys.stderr)
+
+    execute(path, log, cell_s, on_message=report)
 
 
 def via_nbconvert(path: Path, log: Path, cell_s: int) -> None:
