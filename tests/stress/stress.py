@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,9 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 CHAPTERS = HERE.parents[1] / "chapters"
+sys.path.insert(0, str(HERE.parent))
+from notebooks import stacks_of  # noqa: E402  (the harness's py-spy dump)
+
 ROUTES = ("nbclient", "nbconvert")
 
 
@@ -57,7 +59,6 @@ def chapter_path(name: str) -> Path:
 
 def dump_stacks(pid: int) -> str:
     """``py-spy dump`` of ``pid`` and its descendants (a kernel is a child of its client)."""
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     try:
         processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
     except psutil.NoSuchProcess:
@@ -68,10 +69,7 @@ def dump_stacks(pid: int) -> str:
             command = " ".join(process.cmdline())[:160]
         except psutil.Error:
             continue
-        dumped = subprocess.run(
-            [spy, "dump", "--pid", str(process.pid)], capture_output=True, text=True, timeout=60
-        )
-        parts.append(f"=== pid {process.pid}: {command}\n{dumped.stdout}{dumped.stderr}")
+        parts.append(f"=== pid {process.pid}: {command}\n{stacks_of(process.pid)}")
     return "\n".join(parts)
 
 
