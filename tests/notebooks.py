@@ -17,8 +17,9 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import yaml
@@ -39,6 +40,9 @@ CACHE = ROOT / BOOK_CONFIG["execute"]["cache"]
 # allows full-profile cells. F2P_CELL_TIMEOUT overrides it.
 FAST_CELL_TIMEOUT_S = 600
 CELL_TIMEOUT_S = int(os.environ.get("F2P_CELL_TIMEOUT", FAST_CELL_TIMEOUT_S))
+# How often the client looks for a cell's reply even when nothing woke it (issue 24's cause): see
+# PromptClient.
+SHELL_POLL_SLICE_S = 0.5
 MYST_CONFIG = MdParserConfig(enable_extensions=set(BOOK_CONFIG["parse"]["myst_enable_extensions"]))
 GUARD_DIR = Path(__file__).resolve().parent / "ipython_guard"
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -95,6 +99,44 @@ def nbconvert_command(python: str | Path, notebook: str | Path, timeout: int) ->
         f"--ExecutePreprocessor.timeout={timeout}",
         str(notebook),
     ]
+
+
+def in_slices(
+    get_msg: Callable[..., Awaitable[dict]], slice_s: float
+) -> Callable[..., Awaitable[dict]]:
+    """``get_msg(timeout)`` that waits in slices of at most ``slice_s`` seconds: each slice ends
+    with a fresh look at the socket, so a message whose wake-up was lost is read within a slice.
+    ``Empty`` is raised, as before, only once ``timeout`` has passed."""
+
+    async def get_msg_in_slices(timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = slice_s if deadline is None else min(slice_s, deadline - time.monotonic())
+            try:
+                return await get_msg(timeout=max(left, 0.0))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
+
+
+class PromptClient(NotebookClient):
+    """nbclient's client, except that it looks for a cell's reply every ``SHELL_POLL_SLICE_S``.
+
+    Why (issue 24): nbclient stands in for the frontend of an Output widget, the widget that
+    ``widgets.interact`` draws into, and sends that widget's state back to the kernel on the
+    shell channel while it is waiting for the cell's reply on the same socket. A send can use up
+    the socket's wake-up (ZeroMQ signals new messages on an edge-triggered file descriptor), so
+    the reply, already there, is not read until the wait times out: the whole per-cell limit,
+    or never when there is none (``nbconvert --execute``'s default). The kernel sits idle, having
+    replied. ``tests/stress/lost_wakeup.py`` measures it; the chapters draw no Output widgets.
+    """
+
+    async def async_start_new_kernel_client(self):  # noqa: ANN201  (nbclient's signature)
+        kc = await super().async_start_new_kernel_client()
+        kc.shell_channel.get_msg = in_slices(kc.shell_channel.get_msg, SHELL_POLL_SLICE_S)
+        return kc
 
 
 class CellTimeout(RuntimeError):
@@ -167,7 +209,7 @@ def execute(
     the cell and its first line. ``on_message`` sees every IOPub message the client processes
     (the stress script logs them); ``profile`` is the run's (``full`` in the GPU suite)."""
     nb = read_notebook(path)
-    client = NotebookClient(
+    client = PromptClient(
         nb,
         timeout=timeout,
         kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),

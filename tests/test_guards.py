@@ -206,6 +206,46 @@ def test_a_stalled_cell_fails_fast_naming_the_notebook_and_cell(tmp_path):
     assert "iopub execute_input" in rest.split("the last kernel messages")[1], rest
 
 
+def test_no_chapter_draws_an_output_widget():
+    """``interact`` and the rest of the Output-widget family do nothing on the static site
+    (f2p.widgets.precomputed does), and executing them makes nbclient talk on the shell channel
+    while it waits for the cell's reply, which stalls other clients than the harness's (issue 24:
+    the next test)."""
+    family = re.compile(r"\b(interact|interactive|interactive_output|Output)\(")
+    for page in CHAPTERS.glob("*/*.md"):
+        found = family.findall(page.read_text(encoding="utf-8"))
+        assert not found, f"{page}: {found}; use f2p.widgets.precomputed"
+
+
+def test_a_reply_is_read_at_once_while_an_output_widget_sends_on_the_shell_channel(tmp_path):
+    """Issue 24's cause. For an Output widget (what ``widgets.interact`` draws into) nbclient
+    sends comm messages on the shell channel while it waits there for the cell's reply; a send
+    can use up the socket's wake-up, and nbclient's own client then reads the reply only when
+    its wait times out (late in about 6% of such cells, measured by tests/stress/lost_wakeup.py).
+    The harness's client looks again every SHELL_POLL_SLICE_S, so no reply waits that long."""
+    interact = "widgets.interact(show, k=(0, 5), setting=['a', 'b']);"
+    page = tmp_path / "output_widgets.md"
+    page.write_text(
+        NOTEBOOK_HEADER
+        + "\n```{code-cell} ipython3\nimport ipywidgets as widgets\n\n\n"
+        + "def show(k=0, setting='a'):\n    print(setting * (k + 1))\n```\n"
+        + f"\n```{{code-cell}} ipython3\n{interact}\n```\n" * 100
+    )
+    seen: list[tuple[float, str]] = []
+
+    def note(msg: dict) -> None:
+        state = msg["content"].get("execution_state", "")
+        seen.append((time.monotonic(), f"{msg['msg_type']} {state}".strip()))
+
+    execute(page, tmp_path / "network.log", timeout=20, on_message=note)
+    kinds = [kind for _, kind in seen]
+    assert kinds.count("execute_input") == 101 and kinds.count("comm_open") >= 100
+    # from a cell's end (its idle status, sent after its reply) to the next cell's first message
+    pairs = zip(seen, seen[1:], strict=False)
+    gaps = [round(after[0] - idle[0], 1) for idle, after in pairs if idle[1] == "status idle"]
+    assert max(gaps) < 5, f"replies read late: {sorted(gaps)[-5:]} s"
+
+
 def test_the_book_build_gives_a_fast_profile_cell_minutes_not_the_full_profiles_half_hour(
     monkeypatch,
 ):

@@ -365,11 +365,6 @@ def test_slider_check_fails_on_a_slider_that_changes_nothing(browser, tmp_path):
         assert browser.execute_script(MOVE_SLIDERS) == [{"changed": False, "label": "1"}]
 
 
-def test_no_chapter_uses_a_widget_that_needs_a_kernel():
-    for page in (ROOT / "chapters").glob("*/*.md"):
-        assert "widgets.interact" not in page.read_text(), f"{page}: use f2p.widgets.precomputed"
-
-
 WIDGET_CONTRAST = """
 const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
 const luminance = ([r, g, b]) => (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
