@@ -50,7 +50,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
                 ["--chapter", chapter, "--seeds", "0", "--train", "24", "--test", "12"]
                 + ["--epochs", "1", "--size", "16", "--timing-batch", "8", "--timing-repeats", "1"],
             )
-            for chapter in ("03", "04", "05")
+            for chapter in ("04", "05")  # 03: test_video_benchmark_retrains_only_the_named_models
         ),
         (
             "ch06_online_detection.py",
@@ -160,7 +160,9 @@ def test_video_benchmark_retrains_only_the_named_models(tmp_path):
     env = {"F2P_PROFILE": "fast", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     script = [sys.executable, str(BENCHMARKS / "video_models.py")]
     subprocess.run(script + tiny, check=True, capture_output=True, env=env)
-    before = {r["quantity"]: r["ours"] for r in results.load(tmp_path)[0]["rows"]}
+    (first,) = results.load(tmp_path)
+    assert first["chapter"] == "03" and first["rows"]  # the chapter-03 run of the smoke tests
+    before = {r["quantity"]: r["ours"] for r in first["rows"]}
     (tmp_path / "result.json").rename(tmp_path / "kept.json")
     kept = tmp_path / "kept.json"
     tiny[tiny.index(str(out))] = str(kept)

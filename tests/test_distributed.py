@@ -104,33 +104,41 @@ TRAINERS = {
 }
 
 
-def _worker(rank: int, port: int, trainer: str, wrap: bool, out: str) -> None:
+# Every two-process run the tests compare, in one pair of processes (one process start, one
+# rendezvous); the broken trainer comes last, since it replaces distributed.wrap for good.
+RUNS = [*TRAINERS, "video without averaging"]
+
+
+def _worker(rank: int, port: int, out: str) -> None:
     os.environ.update(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
         LOCAL_RANK=str(rank),
     )  # fmt: skip
     torch.set_num_threads(1)
-    params = train_video(wrap) if trainer == "video" else TRAINERS[trainer]()
-    torch.save(params, Path(out) / f"rank{rank}.pt")
+    for run in RUNS:
+        params = train_video(wrap=False) if run == "video without averaging" else TRAINERS[run]()
+        torch.save(params, Path(out) / f"{run}-rank{rank}.pt")
     torch.distributed.destroy_process_group()
 
 
-def two_processes(tmp_path: Path, trainer: str, wrap: bool = True) -> list[list[torch.Tensor]]:
-    mp.spawn(_worker, args=(free_port(), trainer, wrap, str(tmp_path)), nprocs=2, join=True)
-    return [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory) -> dict[str, list[list[torch.Tensor]]]:
+    """Per run, each of the two processes' final parameters (half of every batch each)."""
+    out = tmp_path_factory.mktemp("ranks")
+    mp.spawn(_worker, args=(free_port(), str(out)), nprocs=2, join=True)
+    return {run: [torch.load(out / f"{run}-rank{r}.pt") for r in range(2)] for run in RUNS}
 
 
 @pytest.mark.parametrize("trainer", ["video", "generative", "llm warm-up"])
-def test_two_processes_make_the_single_process_update(tmp_path, trainer):
+def test_two_processes_make_the_single_process_update(two_processes, trainer):
     single = TRAINERS[trainer]()  # one process, the whole batch
-    ranks = two_processes(tmp_path, trainer)  # two processes, half of every batch each
-    for rank in ranks:
+    for rank in two_processes[trainer]:
         for got, want in zip(rank, single, strict=True):
             torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
 
 
-def test_the_detectors_processes_stay_identical_and_learn(tmp_path):
-    first, second = two_processes(tmp_path, "online detection")  # fit asserts the loss fell
+def test_the_detectors_processes_stay_identical_and_learn(two_processes):
+    first, second = two_processes["online detection"]  # fit asserts the loss fell
     for a, b in zip(first, second, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     single = train_detector()
@@ -138,10 +146,12 @@ def test_the_detectors_processes_stay_identical_and_learn(tmp_path):
     assert gap < 0.05, gap  # close to one process: only the shards' weights differ
 
 
-def test_without_gradient_averaging_the_processes_drift_apart(tmp_path):
-    ranks = two_processes(tmp_path, "video", wrap=False)
+def test_without_gradient_averaging_the_processes_drift_apart(two_processes):
     single = train_video()
-    gaps = [max((a - b).abs().max().item() for a, b in zip(r, single, strict=True)) for r in ranks]
+    gaps = [
+        max((a - b).abs().max().item() for a, b in zip(r, single, strict=True))
+        for r in two_processes["video without averaging"]
+    ]
     assert min(gaps) > 1e-3, gaps
 
 
