@@ -24,7 +24,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             ["--seeds", "0", "--train", "24", "--test", "12", "--long", "16", "--size", "16"]
             + ["--epochs", "1", "--pretrain", "1", "--transfer", "1"],
         ),
-        ("ch02_ddp.py", ["--processes", "1", "2", "--clips", "16", "--epochs", "1"]),
+        # one launch: two processes under torchrun are test_distributed's torchrun run
+        ("ch02_ddp.py", ["--processes", "1", "--clips", "16", "--epochs", "1"]),
         ("ch08_vector_envs.py", ["--envs", "2", "--steps", "40", "--a2c-steps", "80"]),
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
