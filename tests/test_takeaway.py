@@ -447,10 +447,11 @@ def test_the_site_serves_the_whole_book_as_a_pdf():
 def test_a_built_chapter_has_its_setup_cell_downloads_and_launch_buttons(tmp_path):
     """A throwaway book with one chapter, built as GitHub Actions would build it: the chapter
     page runs the setup cell, offers its executed notebook, and has launch buttons that open it
-    on the ``notebooks`` branch of the repository named by ``GITHUB_REPOSITORY``."""
-    from test_guards import build, make_book
+    on the ``notebooks`` branch of the repository named by ``GITHUB_REPOSITORY``. Its first page
+    is the guards' good page: a valid citation and reference pass the build's -W."""
+    from test_guards import GOOD_PAGE, build, make_book
 
-    book = make_book(tmp_path / "book", "# Intro\n")
+    book = make_book(tmp_path / "book", GOOD_PAGE)
     chapter = book / "chapters" / "01_demo" / "demo.md"
     chapter.parent.mkdir(parents=True)
     front = (ROOT / f"{CHAPTER}.md").read_text().split("\n---\n", 1)[0] + "\n---\n"
@@ -466,6 +467,8 @@ def test_a_built_chapter_has_its_setup_cell_downloads_and_launch_buttons(tmp_pat
     assert "mybinder.org/v2/gh/someone/frames-to-policies/notebooks" in html
     assert "github.com/someone/frames-to-policies/edit/" in html  # the edit button
     assert "Run this chapter yourself" in html and "CC BY 4.0" in html
+    intro = (book / "_build" / "html" / "book" / "intro.html").read_text()
+    assert "Schulman" in intro and 'href="#a"' in intro  # the citation and reference resolved
     downloaded = book / "_build" / "html" / "_sources" / "chapters" / "01_demo" / "demo.ipynb"
     cells = [c for c in nbformat.read(downloaded, as_version=4).cells if c.cell_type == "code"]
     assert "COURSE = " in cells[0].source and cells[1].outputs[0]["text"] == "42\n"
