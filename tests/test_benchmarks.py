@@ -226,8 +226,14 @@ def test_the_suite_runs_a_chapter_and_records_what_it_used(tmp_path):
     assert job["headline"] == ["**Reading**: 42 in the fast profile on cpu"]
     assert summary["threads_per_job"] == 1
     assert (out / "00_tiny.ipynb").is_file()  # the executed notebook is kept
-    failed = subprocess.run(command + ["--only", "nope"], capture_output=True, text=True)
-    assert failed.returncode != 0 and "unknown jobs ['nope']" in failed.stderr
+
+
+def test_the_suite_refuses_unknown_jobs_by_name(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import suite
+
+    with pytest.raises(SystemExit, match=r"unknown jobs \['nope'\]; known: \['00_getting"):
+        suite.plan("fast", ["00_getting_started", "nope"])
 
 
 def test_the_suite_reports_a_job_whose_data_is_missing_as_skipped(tmp_path, monkeypatch):
