@@ -26,6 +26,7 @@ import yaml
 from filelock import FileLock
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
+from jupyter_client.client import KernelClient
 from myst_nb.core.read import read_myst_markdown_notebook
 from myst_parser.config.main import MdParserConfig
 from nbclient import NotebookClient
@@ -133,7 +134,7 @@ class PromptClient(NotebookClient):
     replied. ``tests/stress/lost_wakeup.py`` measures it; the chapters draw no Output widgets.
     """
 
-    async def async_start_new_kernel_client(self):  # noqa: ANN201  (nbclient's signature)
+    async def async_start_new_kernel_client(self) -> KernelClient:
         kc = await super().async_start_new_kernel_client()
         kc.shell_channel.get_msg = in_slices(kc.shell_channel.get_msg, SHELL_POLL_SLICE_S)
         return kc
