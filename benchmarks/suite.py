@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -187,34 +187,42 @@ def main() -> None:
     if args.jobs < 1:
         raise SystemExit(f"--jobs must be >= 1, got {args.jobs}")
     device_kind = args.device.split(":")[0]
-    args.out = args.out or ROOT / "_build" / "suite" / f"{args.profile}-{device_kind}"
+    # absolute: the jobs write their run reports from their own working folders
+    args.out = (args.out or ROOT / "_build" / "suite" / f"{args.profile}-{device_kind}").resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.worker:
         return run_notebook(args.worker, args.profile, args.out, args.chapters)
     jobs = plan(args.profile, args.only, args.chapters)
     # the fast profile's one thread per job; the full one shares the cores among the jobs
     threads = 1 if args.profile == "fast" else max(1, (os.cpu_count() or 1) // args.jobs)
+    target = args.summary or f2p.results.SUITE_DIR / f"{args.profile}.json"
     start = time.perf_counter()
+
+    def summarise() -> None:
+        """Write the summary of the jobs so far: a run cut short keeps what finished."""
+        summary = {
+            "profile": args.profile,
+            "device": args.device,
+            "machine": f2p.utils.machine(),
+            "recorded": datetime.date.today().isoformat(),
+            "command": " ".join(["python benchmarks/suite.py", *sys.argv[1:]]),
+            "jobs_at_a_time": args.jobs,
+            "threads_per_job": threads,
+            "wall_seconds": round(time.perf_counter() - start, 1),
+            "jobs": [asdict(j) for j in jobs],
+        }
+        f2p.results.write_json(target, summary)
+
     to_run = longest_first([j for j in jobs if j.status == "not run"], args.profile)
     with ThreadPoolExecutor(args.jobs) as pool:
-        for job in pool.map(lambda j: run_job(j, args, threads), to_run):
+        for done in as_completed([pool.submit(run_job, j, args, threads) for j in to_run]):
+            job = done.result()
             print(
                 f"{job.name:>24}: {job.status} in {job.seconds:.0f} s on {job.device}", flush=True
             )
-    summary = {
-        "profile": args.profile,
-        "device": args.device,
-        "machine": f2p.utils.machine(),
-        "recorded": datetime.date.today().isoformat(),
-        "command": " ".join(["python benchmarks/suite.py", *sys.argv[1:]]),
-        "jobs_at_a_time": args.jobs,
-        "threads_per_job": threads,
-        "wall_seconds": round(time.perf_counter() - start, 1),
-        "jobs": [asdict(j) for j in jobs],
-    }
-    target = args.summary or f2p.results.SUITE_DIR / f"{args.profile}.json"
-    f2p.results.write_json(target, summary)
-    print(f"{summary['wall_seconds']:.0f} s in all; summary in {target}")
+            summarise()
+    summarise()
+    print(f"{time.perf_counter() - start:.0f} s in all; summary in {target}")
     if any(j.status == "failed" for j in jobs):
         failed = [j.name for j in jobs if j.status == "failed"]
         raise SystemExit(f"jobs failed: {', '.join(failed)} (their logs are in {args.out})")

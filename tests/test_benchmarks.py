@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,21 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         # one launch: two processes under torchrun are test_distributed's torchrun run
         ("ch02_ddp.py", ["--processes", "1", "--clips", "16", "--epochs", "1"]),
         ("ch08_vector_envs.py", ["--envs", "2", "--steps", "40", "--a2c-steps", "80"]),
+        (
+            "ch00_threads.py",
+            [
+                "--a2c-steps",
+                "40",
+                "--updates",
+                "2",
+                "--batch",
+                "4",
+                "--tokens",
+                "2",
+                "--repeats",
+                "1",
+            ],
+        ),
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
         ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),
@@ -208,22 +226,36 @@ Markdown(f"**Reading**: {6 * 7} in the {prof.name} profile on {dev}")
 """
 
 
+STUCK_CHAPTER = TINY_CHAPTER.replace("Markdown(f", "import time\n\ntime.sleep(20)\nMarkdown(f")
+
+
 def test_the_suite_runs_a_chapter_and_records_what_it_used(tmp_path):
     """The suite's whole path (a child process per job, the run report written at exit, the
-    headline, the kept notebook, the summary) on a one-cell chapter."""
+    headline, the kept notebook, the summary) on a one-cell chapter; and a run cut short (as by a
+    time limit on a lent GPU machine) leaves the summary of the jobs that finished."""
     chapters = tmp_path / "chapters"
-    (chapters / "00_tiny").mkdir(parents=True)
-    (chapters / "00_tiny" / "tiny.md").write_text(TINY_CHAPTER)
-    out = tmp_path / "out"
+    for name, text in (("00_tiny", TINY_CHAPTER), ("01_stuck", STUCK_CHAPTER)):
+        (chapters / name).mkdir(parents=True)
+        (chapters / name / f"{name}.md").write_text(text)
+    out, summary_path = tmp_path / "out", tmp_path / "s.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, str(BENCHMARKS / "suite.py"), "--profile", "fast", "--device"]
-    command += ["cpu", "--jobs", "1", "--chapters", str(chapters), "--out", str(out)]
-    subprocess.run(command + ["--summary", str(tmp_path / "s.json")], check=True, env=env)
-    summary = json.loads((tmp_path / "s.json").read_text())
-    (job,) = summary["jobs"]
-    assert job["name"] == "00_tiny" and job["status"] == "passed" and job["seconds"] > 0
-    assert job["device"] == "cpu" and job["peak_gpu_bytes"] is None
-    assert job["headline"] == ["**Reading**: 42 in the fast profile on cpu"]
+    command += ["cpu", "--jobs", "1", "--chapters", str(chapters), "--summary", str(summary_path)]
+    command += ["--out", "out"]  # relative: the kernel, in the chapter's folder, still reports
+    run = subprocess.Popen(command, env=env, cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not summary_path.is_file() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # the stuck chapter's job with it
+        run.wait()
+    summary = json.loads(summary_path.read_text())
+    tiny, stuck = summary["jobs"]
+    assert tiny["name"] == "00_tiny" and tiny["status"] == "passed" and tiny["seconds"] > 0
+    assert tiny["device"] == "cpu" and tiny["peak_gpu_bytes"] is None
+    assert tiny["headline"] == ["**Reading**: 42 in the fast profile on cpu"]
+    assert stuck["name"] == "01_stuck" and stuck["status"] == "not run"
     assert summary["threads_per_job"] == 1
     assert (out / "00_tiny.ipynb").is_file()  # the executed notebook is kept
 
@@ -259,3 +291,23 @@ def test_the_suite_starts_its_longest_jobs_first(monkeypatch):
     assert [seconds[job.name] for job in ordered] == sorted(seconds.values(), reverse=True)
     unknown = suite.Job("a job never timed", "benchmark")
     assert suite.longest_first([*ordered, unknown], "fast")[0] is unknown
+
+
+def test_the_gpu_wheels_are_what_the_image_lacks_for_python_3_12(monkeypatch):
+    """The wheels for an offline GPU machine: the requirements of the suite's packages, walked
+    for Python 3.12, without what the machine's image already holds."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import gpu_wheels
+
+    wanted = gpu_wheels.needed(gpu_wheels.ROOTS)
+    assert {"gymnasium", "nbclient", "jupyter-client", "pyzmq", "ipykernel", "myst-nb"} <= set(
+        wanted
+    )
+    assert not set(wanted) & gpu_wheels.ON_THE_IMAGE  # torch, numpy, ... are not carried
+    assert wanted["nbclient"] == importlib.metadata.version("nbclient")  # the versions tested here
+    without_image = gpu_wheels.needed(["nbclient"], present=set())
+    assert {"jupyter-core", "traitlets"} <= set(without_image)
+    # a requirement for older Pythons only is left out: exceptiongroup is for Python < 3.11
+    assert "exceptiongroup" not in gpu_wheels.needed(["pytest"], present=set())
+    with pytest.raises(SystemExit, match="not-a-package is needed on the GPU machine"):
+        gpu_wheels.needed(["not-a-package"])

@@ -171,8 +171,8 @@ def profile(name: str | None = None) -> Profile:
 def set_threads(n: int) -> None:
     """Set torch's intra-op thread count (and the BLAS hint for child processes).
 
-    Small models are dominated by per-op overhead, so threads fight over it: measured on a
-    2-core machine, a small PPO ran about 9x faster on one thread than on two. Inter-op threads
+    Small models are dominated by per-op overhead, so threads fight over it: one thread beats
+    two for the course's models (``benchmarks/ch00_threads.py`` measures it). Inter-op threads
     can only be set once per process, so they are left alone.
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
