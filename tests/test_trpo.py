@@ -116,6 +116,20 @@ def test_a_rejected_line_search_leaves_the_parameters_unchanged():
     torch.testing.assert_close(flat.detach(), before, rtol=0, atol=0)
 
 
+def test_a_vanishing_gradient_takes_no_step():
+    """A policy that has become deterministic has a zero policy gradient, so s = 0 and
+    s^T F s = 0: the step's scale sqrt(2 delta / s^T F s) is undefined, and no step is taken
+    (chapter 10's full profile reached this with delta = 0.5)."""
+    policy, flat, surrogate, mean_kl = trpo_problem()
+    before = flat.detach().clone()
+    params = list(policy.parameters())
+    result = trust_region_step(flat, lambda: 0.0 * surrogate(), mean_kl, params, 0.5)
+    assert not result.accepted and result.step_fraction == 0.0
+    torch.testing.assert_close(flat.detach(), before, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="curvature s\\^T F s is nan"):
+        trust_region_step(flat, lambda: surrogate() * torch.nan, mean_kl, params, 0.5)
+
+
 def test_bad_trust_region_settings_are_clear_errors():
     policy, flat, surrogate, mean_kl = trpo_problem()
     with pytest.raises(ValueError, match="max_kl"):

@@ -15,6 +15,7 @@ The environment chooses, the code never hard-codes:
 ``F2P_DEVICE``   a torch device string such as ``cpu``, ``cuda`` or ``cuda:1`` (default: CUDA if
                  available, else CPU).
 ``F2P_THREADS``  torch intra-op threads; overrides the profile's choice.
+``F2P_PROCESSES`` independent training runs at a time (``f2p.parallel``); overrides the profile's.
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ class Profile:
     bf16: bool = False
     """bf16 autocast in the training steps of the video, generative and LLM trainers
     (:func:`autocast`): off in the fast profile, on in the full one where CUDA is."""
+    processes: int = 1
+    """independent training runs (seeds, variants) trained at a time, each in its own process on
+    one thread (:func:`f2p.parallel.map_runs`): 1 in the fast profile, ``threads`` in the full
+    one, whose RL chapters train dozens of small networks on the CPU."""
 
     @property
     def reproducible(self) -> bool:
@@ -144,7 +149,8 @@ def profile(name: str | None = None) -> Profile:
 
     The default is ``full`` when CUDA is available and ``fast`` otherwise. The fast profile uses
     one torch thread, the full one torch's default; ``F2P_THREADS`` overrides either. ``F2P_BF16``
-    (``0`` or ``1``) overrides the profile's bf16 autocast.
+    (``0`` or ``1``) overrides the profile's bf16 autocast, ``F2P_PROCESSES`` its number of
+    training runs at a time.
     """
     chosen = name if name is not None else os.environ.get("F2P_PROFILE", "").strip().lower()
     if not chosen:
@@ -165,7 +171,13 @@ def profile(name: str | None = None) -> Profile:
         if override not in ("0", "1"):
             raise ValueError(f"F2P_BF16={override!r}: expected 0 or 1")
         bf16 = override == "1"
-    return Profile(name=chosen, threads=threads, bf16=bf16)
+    processes = 1 if chosen == "fast" else threads
+    override = os.environ.get("F2P_PROCESSES", "").strip()
+    if override:
+        if not override.isdigit() or int(override) < 1:
+            raise ValueError(f"F2P_PROCESSES={override!r}: expected a positive integer")
+        processes = int(override)
+    return Profile(name=chosen, threads=threads, bf16=bf16, processes=processes)
 
 
 def set_threads(n: int) -> None:

@@ -119,7 +119,8 @@ def trust_region_step(
 
     ``surrogate()`` and ``mean_kl()`` are evaluated at the current parameters (the KL from a frozen
     old policy); ``params`` are the module's parameter tensors (views into ``flat_params``). If no
-    backtracked step satisfies both conditions, the parameters are left unchanged.
+    backtracked step satisfies both conditions, or the gradient vanishes (then s = 0 and
+    s^T F s = 0, so the step's scale is undefined), the parameters are left unchanged.
     """
     if max_kl <= 0:
         raise ValueError(f"max_kl (delta) must be > 0, got {max_kl}")
@@ -132,8 +133,12 @@ def trust_region_step(
     fvp = fisher_vector_product(mean_kl, params, damping)
     direction = conjugate_gradient(fvp, g, cg_iterations)
     shs = direction @ fvp(direction)
-    if shs <= 0:
-        raise ValueError("the step has no positive curvature under the Fisher matrix")
+    if not torch.isfinite(shs):
+        raise ValueError(
+            f"the step's curvature s^T F s is {shs.item()}: the gradient or KL is not finite"
+        )
+    if shs <= 0:  # the gradient vanished (a policy that has become deterministic): nothing to do
+        return StepResult(False, 0.0, 0.0, 0.0)
     full_step = torch.sqrt(2 * max_kl / shs) * direction  # alpha s, on the KL boundary
     with torch.no_grad():
         for k in range(backtracks):
