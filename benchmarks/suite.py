@@ -54,7 +54,9 @@ NEEDS_DATA = {"07_autoregressive": MNIST, "ch07_nade_mnist": MNIST}
 ON_THE_CPU = {"08_actor_critic", "09_ddpg", "10_trpo"}
 """Chapters whose networks stay on the CPU even on a GPU machine: small MLPs stepped with a few
 environments at a time, whose every step waits for the environments on the CPU (not measured
-on a GPU yet: ``--device-for-rl cuda`` runs them there to compare)."""
+on a GPU yet: ``--device-for-rl cuda`` runs them there to compare). They spend their share of the
+cores on parallel runs, one thread each (``f2p.parallel.map_runs``, ``F2P_THREADS`` runs at a
+time)."""
 
 REPORTING_RUNNER = """\
 import runpy, sys, pathlib, f2p.utils
