@@ -3,7 +3,7 @@ other core idle and with it busy, for three workloads: chapter 08's A2C agent tr
 CartPole (small MLPs, batch of 8 environments), chapter 09's DDPG updates with the paper's
 [400, 300] networks on batches of 256 (the largest networks the RL chapters train), and chapter
 11's tiny GPT sampling tokens with its key-value cache. The ``fast`` profile's one thread per
-process, and the suite's one thread for the chapters it keeps on the CPU, are set from these
+process (its runs share the cores) and ``f2p.parallel``'s one thread per run are set from these
 figures.
 
 "Busy" means a second process spinning in pure Python for the whole timing, as when the other

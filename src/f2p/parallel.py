@@ -1,11 +1,12 @@
 """Independent training runs (seeds, variants) in parallel processes.
 
 The RL chapters' ``full`` profile trains dozens of small networks whose every step waits for an
-environment on the CPU; a second thread slows such a run down (``benchmarks/ch00_threads.py``),
-but a second core running *another* run halves the wait. :func:`map_runs` trains the runs of a
-comparison ``Profile.processes`` at a time, each in its own process on one torch thread. Every
-trainer seeds itself from its ``seed`` argument, so the results are the same whatever the number
-of processes; the fast profile runs them one after the other in the notebook's own process.
+environment on the CPU; on shared cores a second thread slows such a run down
+(``benchmarks/ch00_threads.py``), but a second core running *another* run halves the wait.
+:func:`map_runs` trains the runs of a comparison ``Profile.processes`` at a time, each in its own
+process on one torch thread. Every trainer seeds itself from its ``seed`` argument, so the
+results are the same whatever the number of processes; the fast profile runs them one after the
+other in the notebook's own process.
 """
 
 from __future__ import annotations

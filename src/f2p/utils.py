@@ -183,9 +183,9 @@ def profile(name: str | None = None) -> Profile:
 def set_threads(n: int) -> None:
     """Set torch's intra-op thread count (and the BLAS hint for child processes).
 
-    Small models are dominated by per-op overhead, so threads fight over it: one thread beats
-    two for the course's models (``benchmarks/ch00_threads.py`` measures it). Inter-op threads
-    can only be set once per process, so they are left alone.
+    Small models are dominated by per-op overhead: where the cores are shared, one thread beats
+    two for the course's models, several times over (``benchmarks/ch00_threads.py`` measures
+    it). Inter-op threads can only be set once per process, so they are left alone.
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"thread count must be a positive int, got {n!r}")
