@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import psutil
 import pytest
 import torch
 
@@ -20,7 +21,11 @@ def test_runs_in_processes_match_runs_in_turn_call_by_call():
     train = partial(ddpg.train_ddpg, device="cpu", progress=False)
     calls = [(TINY, 0), (TINY, 1)]
     in_turn = parallel.map_runs(train, calls, processes=1)
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
     at_once = parallel.map_runs(train, calls, processes=2)
+    # nothing left behind: a Jupyter kernel signals its leftover children for 15 s at shutdown
+    # (multiprocessing's resource tracker ignores SIGTERM) and is killed before its exit handlers
+    assert {child.pid for child in psutil.Process().children(recursive=True)} <= before
     assert in_turn[0][1].eval_returns != in_turn[1][1].eval_returns  # the seeds differ
     for (agent_a, history_a), (agent_b, history_b) in zip(in_turn, at_once, strict=True):
         assert history_a.eval_returns == history_b.eval_returns  # and in the calls' order

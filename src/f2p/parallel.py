@@ -15,6 +15,7 @@ import multiprocessing
 import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import resource_tracker
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -61,4 +62,15 @@ def map_runs(
         for _ in as_completed(futures):
             bar.update()
     bar.close()
+    stop_resource_tracker()
     return [future.result() for future in futures]
+
+
+def stop_resource_tracker() -> None:
+    """Stop the helper process that a spawned pool leaves behind (multiprocessing's resource
+    tracker; the next pool starts another). It ignores SIGTERM, so a Jupyter kernel that still
+    has it at shutdown spends about 15 s signalling it, and is killed by its client before its
+    exit handlers run (``f2p.utils.setup``'s run report among them)."""
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # private, Python >= 3.8
+    if stop is not None:
+        stop()
