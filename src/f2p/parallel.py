@@ -34,7 +34,7 @@ def map_runs(
 
     ``function`` must be importable by name in a fresh process: a package function, or a
     ``functools.partial`` of one, not a function defined in a notebook. An exception in a run is
-    raised here, after the runs already started have finished.
+    raised here, once every run has finished.
     """
     processes = utils.profile().processes if processes is None else processes
     if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
