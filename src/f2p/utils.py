@@ -144,6 +144,16 @@ class Profile:
         return fast if self.name == "fast" else full
 
 
+def positive_int_from_env(variable: str, default: int) -> int:
+    """The positive integer that ``variable`` holds, or ``default`` when it is unset or empty."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{variable}={value!r}: expected a positive integer")
+    return int(value)
+
+
 def profile(name: str | None = None) -> Profile:
     """Return the run's profile: ``name`` if given, else ``F2P_PROFILE``, else by hardware.
 
@@ -159,24 +169,16 @@ def profile(name: str | None = None) -> Profile:
         raise ValueError(
             f"unknown profile {chosen!r}: expected one of {', '.join(PROFILES)} (set F2P_PROFILE)"
         )
-    threads = 1 if chosen == "fast" else torch.get_num_threads()
-    override = os.environ.get("F2P_THREADS", "").strip()
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise ValueError(f"F2P_THREADS={override!r}: expected a positive integer")
-        threads = int(override)
+    threads = positive_int_from_env(
+        "F2P_THREADS", 1 if chosen == "fast" else torch.get_num_threads()
+    )
     bf16 = chosen == "full" and torch.cuda.is_available()
     override = os.environ.get("F2P_BF16", "").strip()
     if override:
         if override not in ("0", "1"):
             raise ValueError(f"F2P_BF16={override!r}: expected 0 or 1")
         bf16 = override == "1"
-    processes = 1 if chosen == "fast" else threads
-    override = os.environ.get("F2P_PROCESSES", "").strip()
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise ValueError(f"F2P_PROCESSES={override!r}: expected a positive integer")
-        processes = int(override)
+    processes = positive_int_from_env("F2P_PROCESSES", 1 if chosen == "fast" else threads)
     return Profile(name=chosen, threads=threads, bf16=bf16, processes=processes)
 
 
