@@ -7,7 +7,13 @@ the fast profile, binarised MNIST in the full one).
 """
 
 from f2p.generative.base import Autoregressive, nats_to_bits_per_dim
-from f2p.generative.data import BinaryImages, binarize_digits, dynamic_binarize, load_digits_binary
+from f2p.generative.data import (
+    BinaryImages,
+    binarize_digits,
+    dynamic_binarize,
+    independent_bernoulli_nll,
+    load_digits_binary,
+)
 from f2p.generative.fvsbn import FVSBN
 from f2p.generative.made import MADE, made_masks
 from f2p.generative.nade import NADE
@@ -27,6 +33,7 @@ __all__ = [
     "causal_mask",
     "dynamic_binarize",
     "fit",
+    "independent_bernoulli_nll",
     "load_digits_binary",
     "made_masks",
     "nats_to_bits_per_dim",

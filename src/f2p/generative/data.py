@@ -81,6 +81,17 @@ def dynamic_binarize(
     return torch.bernoulli(grey01, generator=generator)
 
 
+def independent_bernoulli_nll(train: torch.Tensor, test: torch.Tensor) -> float:
+    """The trivial model's test NLL in nats per image: independent pixels,
+    p(x) = prod_d p_d^x_d (1 - p_d)^(1 - x_d), with p_d the training frequency of pixel d under
+    Laplace's rule, (count + 1) / (N + 2), so that no test pixel has probability zero."""
+    check_binary(train, train.shape[-1], "train")
+    check_binary(test, train.shape[-1], "test")
+    p = (train.sum(0, dtype=torch.float64) + 1) / (len(train) + 2)
+    x = test.double()
+    return -(x * p.log() + (1 - x) * (1 - p).log()).sum(1).mean().item()
+
+
 def load_digits_binary() -> BinaryImages:
     """scikit-learn's digits, binarised (``pixel >= 8``), split 1300/200/297 with a fixed seed."""
     from sklearn.datasets import load_digits
