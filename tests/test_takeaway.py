@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 import f2p
-from notebooks import ROOT, nbconvert_command  # also puts book/_ext on the path
+from notebooks import ROOT, nbconvert_command, read_notebook  # also puts book/_ext on the path
 
 import f2p_book  # isort: skip
 
@@ -36,12 +35,9 @@ def wheel(tmp_path_factory) -> Path:
     return f2p_book.build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
-def setup_cell_code() -> str:
-    return (
-        f2p_book.SETUP_CELL.format(requirement=f2p_book.REQUIREMENT)
-        .split("\n", 2)[2]
-        .rsplit("```", 1)[0]
-    )
+def setup_cell_code(site: str = "") -> str:
+    """The setup cell's code, for a site published at ``site`` (a URL, or a folder here)."""
+    return f2p_book.setup_cell(site).split("\n", 2)[2].rsplit("```", 1)[0]
 
 
 # --- the package ------------------------------------------------------------------------------
@@ -111,11 +107,13 @@ def test_the_setup_cell_goes_under_the_title():
         f2p_book.with_setup_cell("no title here\n", "chapters/x/y")
 
 
-def run_setup_cell(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+def run_setup_cell(
+    tmp_path: Path, python: str | Path = sys.executable, site: str = "", **env: str
+) -> subprocess.CompletedProcess:
     script = tmp_path / "setup_cell.py"
-    script.write_text(setup_cell_code())
+    script.write_text(setup_cell_code(site))
     return subprocess.run(
-        [sys.executable, str(script)],
+        [str(python), str(script)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -138,20 +136,134 @@ def test_the_setup_cell_stops_on_an_unrelated_f2p(tmp_path):
     assert "another package named f2p" in failed.stderr and "pip uninstall f2p" in failed.stderr
 
 
+def test_the_setup_cell_installs_the_sites_wheel_before_a_release(wheel, tmp_path):
+    """Before a release the index lacks this version (issue 39): the cell installs the wheel of
+    the site it comes from, here a folder standing for the site, with no index at all."""
+    site = tmp_path / "site"
+    (site / f2p_book.DOWNLOADS).mkdir(parents=True)
+    (site / f2p_book.DOWNLOADS / f2p_book.WHEEL).write_bytes(wheel.read_bytes())
+    python = reader_python(tmp_path, wheel)
+    done = run_setup_cell(tmp_path, python, site=f"{site}/", PIP_NO_INDEX="1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    where = subprocess.run(
+        [python, "-c", "import f2p; print(f2p.__file__, f2p.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert where[0].startswith(str(tmp_path / "reader-venv")) and where[1] == f2p.__version__
+
+
+def test_the_setup_cell_falls_back_to_the_index_and_says_what_to_do_when_both_fail(wheel, tmp_path):
+    python = reader_python(tmp_path, wheel)
+    nowhere = f"{tmp_path}/no-site/"
+    failed = run_setup_cell(tmp_path, python, site=nowhere, PIP_NO_INDEX="1")
+    assert failed.returncode != 0 and "CalledProcessError" not in failed.stderr
+    message = failed.stderr.strip().splitlines()[-1]
+    assert message.startswith("RuntimeError: pip could not install " + f2p_book.REQUIREMENT)
+    assert f2p_book.WHEEL in message and f"{nowhere}{f2p_book.DOWNLOADS}/" in message
+    assert "restart the kernel" in message
+    done = run_setup_cell(
+        tmp_path, python, site=nowhere, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheel.parent)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_setup_cell_knows_the_sites_address_where_the_build_does(monkeypatch):
+    for name in ("F2P_SITE_URL", "GITHUB_REPOSITORY", "GITHUB_REF_TYPE", "GITHUB_REF_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert f2p_book.site_url() == "" and 'WHEEL = ""' in f2p_book.setup_cell()
+    monkeypatch.setenv("GITHUB_REPOSITORY", "Someone/frames-to-policies")
+    assert f2p_book.site_url() == "https://someone.github.io/frames-to-policies/"
+    wheel_url = f"https://someone.github.io/frames-to-policies/downloads/{f2p_book.WHEEL}"
+    assert f'WHEEL = "{wheel_url}"' in f2p_book.setup_cell()
+    monkeypatch.setenv("GITHUB_REF_TYPE", "tag")
+    monkeypatch.setenv("GITHUB_REF_NAME", "v1.2.3")  # the release workflow keeps it under /v1.2.3/
+    assert f2p_book.site_url() == "https://someone.github.io/frames-to-policies/v1.2.3/"
+    monkeypatch.setenv("F2P_SITE_URL", "https://course.example.org/f2p")
+    assert f2p_book.site_url() == "https://course.example.org/f2p/"
+    monkeypatch.setenv("F2P_SITE_URL", "")  # empty: unset
+    assert f2p_book.site_url() == "https://someone.github.io/frames-to-policies/v1.2.3/"
+
+
+def test_the_run_line_says_what_to_install_and_links_the_pdf():
+    """Jupyter is not in the wheel, a plain pip install on Linux pulls CUDA torch, the .md needs
+    jupytext, and the page menu's .pdf was the browser's print dialog (issue 39)."""
+    text = f2p_book.with_setup_cell("# 09 · DDPG\n", "chapters/09_ddpg/ddpg")
+    line = text.split("<p", 1)[1].split("</p>", 1)[0]
+    install = f"pip install jupyterlab {f2p_book.REQUIREMENT} --extra-index-url"
+    assert install in line and f2p_book.CPU_TORCH_INDEX in line
+    assert "CPU-only" in line and "GPU" in line and "jupytext" in line
+    assert f'href="../../{f2p_book.DOWNLOADS}/{f2p_book.PDF}"' in line
+    assert f2p_book.READER_PACKAGES == ("jupyterlab",)
+
+
 # --- the reader's path --------------------------------------------------------------------------
 
 
-def reader_python(tmp_path: Path) -> Path:
-    """A virtual environment in which ``f2p`` is not importable, that sees this environment's
-    other packages (torch, Jupyter, pip) through a view without this project in it."""
-    venv = tmp_path / "reader-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    ours = Path(sysconfig.get_paths()["purelib"])
+def requirements_of(wheel: Path) -> list[str]:
+    """The ``Requires-Dist`` lines of ``wheel`` that a plain ``pip install`` of it installs (no
+    extras)."""
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(wheel) as zipped:
+        name = next(n for n in zipped.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = zipped.read(name).decode()
+    found = re.findall(r"^Requires-Dist: (.+)$", metadata, flags=re.MULTILINE)
+    return [r for r in found if Requirement(r).marker is None or Requirement(r).marker.evaluate()]
+
+
+def installed_closure(requirements: list[str]) -> set[str]:
+    """The distributions of this environment that ``pip install`` of ``requirements`` would
+    bring: the requirements and, recursively, theirs (markers evaluated, extras left out)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: set[str] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if name in found or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+            continue
+        found.add(name)
+        todo += [Requirement(r) for r in metadata.distribution(name).requires or []]
+    return found
+
+
+def reader_view(tmp_path: Path, wheel: Path) -> Path:
+    """A folder of links to what a reader has after ``pip install`` of the site's wheel and of
+    :data:`f2p_book.READER_PACKAGES` (the run line's ``jupyterlab``), taken from this
+    environment: the wheel's dependencies and theirs, and nothing else (no ``book`` or ``dev``
+    extra, no ``f2p``)."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    wanted = installed_closure(requirements_of(wheel) + list(f2p_book.READER_PACKAGES) + ["pip"])
     view = tmp_path / "site-packages-view"
     view.mkdir()
-    for entry in ours.iterdir():
-        if not re.match(r"(__editable__|frames_to_policies|f2p)", entry.name):
-            (view / entry.name).symlink_to(entry)
+    for dist in metadata.distributions():
+        if canonicalize_name(dist.metadata["Name"]) not in wanted:
+            continue
+        tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for top in tops - {"__pycache__"}:
+            entry = Path(dist.locate_file(top))
+            if entry.exists() and not (view / top).exists():
+                (view / top).symlink_to(entry)
+    return view
+
+
+def reader_python(tmp_path: Path, wheel: Path | None = None) -> Path:
+    """A virtual environment in which ``f2p`` is not importable and which sees, through a view of
+    this environment, only what a reader installs: the dependencies of ``wheel`` (by default the
+    site's) and the run line's packages (:func:`reader_view`)."""
+    wheel = wheel or SITE / f2p_book.DOWNLOADS / f2p_book.WHEEL
+    venv = tmp_path / "reader-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    view = reader_view(tmp_path, wheel)
     python = venv / "bin" / "python"
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -206,6 +318,71 @@ def what_other_chapters_use() -> nbformat.NotebookNode:
         'assert "def conjugate_gradient" in repr(shown)\n'
         "print('F2P_FROM', f2p.__file__)"
     )
+
+
+def imported_modules(docname: str) -> set[str]:
+    """Every module a chapter's code cells import (``import a.b``, ``from a.b import c``)."""
+    import ast
+
+    modules = set()
+    for cell in read_notebook(ROOT / f"{docname}.md").cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if line.lstrip()[:1] not in "%!")
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules.add(node.module)
+    return modules
+
+
+def f2p_modules(wheel: Path) -> set[str]:
+    """Every module of the package in ``wheel``, except ``trl_bridge``, which needs the ``scale``
+    extra (Hugging Face TRL) that only chapter 11's optional section uses."""
+    with zipfile.ZipFile(wheel) as zipped:
+        files = [n for n in zipped.namelist() if n.startswith("f2p/") and n.endswith(".py")]
+    found = {n.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for n in files}
+    return {m for m in found if not m.endswith(".trl_bridge")}
+
+
+IMPORT_PROBE = """
+import importlib, json, sys
+failed = {}
+for module in json.loads(sys.argv[1]):
+    try:
+        importlib.import_module(module)
+    except Exception as err:  # noqa: BLE001 (each failure is reported by name)
+        failed[module] = f"{type(err).__name__}: {err}"
+print(json.dumps(failed))
+"""
+
+
+def test_every_chapter_imports_from_the_wheel_alone(wheel, tmp_path):
+    """What the run line tells a reader to install (the wheel and ``jupyterlab``) imports every
+    module that any chapter imports, and every module of the package (issue 39: chapter 01 needed
+    OpenCV, which only the ``book`` and ``dev`` extras brought)."""
+    python = reader_python(tmp_path, wheel)
+    target = tmp_path / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+         str(wheel)],
+        check=True,
+    )  # fmt: skip
+    wanted = {m: docname for docname in chapter_pages() for m in imported_modules(docname)}
+    wanted |= {m: "the package" for m in f2p_modules(wheel)}
+    assert "cv2" in wanted and "f2p.video.train" in wanted, sorted(wanted)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    probe = subprocess.run(
+        [python, "-c", IMPORT_PROBE, json.dumps(sorted(wanted))],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(target), "MPLBACKEND": "agg"},
+        capture_output=True,
+        text=True,
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    failed = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert not failed, {f"{wanted[m]}: {m}": why for m, why in failed.items()}
 
 
 @pytest.mark.site

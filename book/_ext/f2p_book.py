@@ -8,8 +8,8 @@
   and, as its first code cell, :data:`SETUP_CELL`: it does nothing where the course's package is
   importable and installs this build's version anywhere else (Colab, a bare Jupyter).
 - **Downloads.** Each notebook page's download menu offers the executed ``.ipynb`` with the
-  outputs the page shows (merged from the execution cache) and its MyST source, both with the setup
-  cell. ``downloads/`` holds the package's wheel, built with the site, one archive of all
+  outputs the page shows (merged from the execution cache), its Markdown rendered from the resolved
+  page as Jupyter shows it (:mod:`f2p_notebooks`), and its MyST source, both with the setup cell. ``downloads/`` holds the package's wheel, built with the site, one archive of all
   chapters and (``make pdf``) the book as a PDF; ``{f2p-downloads}`` lists them on a page.
 - **Header buttons.** With a repository known (``repository.url`` in ``_config.yml`` or, in
   GitHub Actions, ``GITHUB_REPOSITORY``): repository, issue and edit buttons, and launch buttons
@@ -33,6 +33,7 @@ from urllib.parse import quote
 import nbformat
 from docutils import nodes
 from docutils.statemachine import StringList
+from f2p_notebooks import clean_notebook, macros_of, site_url
 from f2p_runtimes import RUNTIME_SLOT
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
@@ -48,17 +49,33 @@ WHEEL = f"{f2p.__distribution__.replace('-', '_')}-{f2p.__version__}-py3-none-an
 ARCHIVE = f"{f2p.__distribution__}-{f2p.__version__}-chapters.zip"
 PDF = f"{f2p.__distribution__}-{f2p.__version__}.pdf"  # book/print_pdf.py (make pdf)
 
+READER_PACKAGES = ("jupyterlab",)  # what the run line asks a reader to install beside the course
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # torch without the multi-GB CUDA build
+
 SETUP_CELL = """```{{code-cell}} ipython3
 :tags: [hide-input]
 # Setup: does nothing where the course's package is installed; anywhere else (Colab, a bare
-# Jupyter) it installs the version this page was built with.
+# Jupyter) it installs the version this page was built with: the site's own wheel, else the index.
 import importlib.util
+import shutil
 import subprocess
 import sys
 
 COURSE = "{requirement}"
+WHEEL = "{wheel_url}"  # the wheel the site serves ("" where the build did not know its address)
 if importlib.util.find_spec("f2p") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", COURSE], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    cpu_only = sys.platform == "linux" and not shutil.which("nvidia-smi")
+    if cpu_only and importlib.util.find_spec("torch") is None:  # not the multi-GB CUDA torch
+        pip += ["--extra-index-url", "{cpu_index}"]
+    sources = [source for source in (WHEEL, COURSE) if source]  # the site's wheel, the index
+    if not any(subprocess.run(pip + [source]).returncode == 0 for source in sources):
+        raise RuntimeError(
+            f"pip could not install {{COURSE}}: see its message above. Download the wheel "
+            f"{wheel} from {{WHEEL or 'the downloads/ folder of the site of this notebook'}}, "
+            f"run `pip install {wheel}` in this environment, restart the kernel and run "
+            "this cell again."
+        )
     importlib.invalidate_caches()
 import f2p
 
@@ -73,6 +90,44 @@ if f2p.__version__ != COURSE.split("==")[1]:
 ```
 """
 
+
+def setup_cell(site: str | None = None) -> str:
+    """:data:`SETUP_CELL` for this build: installing the wheel of the site at ``site`` (by default
+    :func:`site_url`), falling back to the package index."""
+    site = site_url() if site is None else site
+    return SETUP_CELL.format(
+        requirement=REQUIREMENT,
+        wheel=WHEEL,
+        wheel_url=f"{site}{DOWNLOADS}/{WHEEL}" if site else "",
+        cpu_index=CPU_TORCH_INDEX,
+    )
+
+
+def release_tag() -> str:
+    """``vX.Y.Z`` in a GitHub Actions run for a version tag (the release workflow), else ``""``."""
+    name = os.environ.get("GITHUB_REF_NAME", "").strip()
+    tag = os.environ.get("GITHUB_REF_TYPE", "").strip() == "tag"
+    return name if tag and re.fullmatch(r"v\d+\.\d+\.\d+", name) else ""
+
+
+def site_url() -> str:
+    """The address this site is published at, ending in ``/``: ``F2P_SITE_URL``, else in GitHub
+    Actions the repository's GitHub Pages (a release's under ``vX.Y.Z/``), else ``""``. Read from
+    the environment alone, so that the tests' execution cache and the build agree on the setup
+    cell."""
+    configured = os.environ.get("F2P_SITE_URL", "").strip()
+    if configured:
+        return configured.rstrip("/") + "/"
+    slug = os.environ.get("GITHUB_REPOSITORY", "").strip()
+    if "/" not in slug:
+        return ""
+    owner, name = slug.split("/", 1)
+    pages = f"https://{owner.lower()}.github.io/"
+    site = pages if name.lower() == f"{owner.lower()}.github.io" else f"{pages}{name}/"
+    tag = release_tag()
+    return f"{site}{tag}/" if tag else site
+
+
 FOOTER = (
     f'<p class="f2p-licence">Built with <code>{REQUIREMENT}</code>. Code under the MIT licence; '
     'text and figures under <a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>'
@@ -80,11 +135,16 @@ FOOTER = (
 )
 
 RUN_IT_YOURSELF = (
-    '<p class="f2p-run-it-yourself">▶ <strong>Run this chapter yourself:</strong> download it '
-    'as a <a href="{root}_sources/{docname}.ipynb">notebook with outputs</a> and open it in '
-    "Jupyter or Colab; its first cell installs the course package (or run "
-    '<code>pip install {requirement}</code> first; <a href="{root}{downloads}/{wheel}">wheel</a>, '
-    '<a href="{root}{downloads}/{archive}">all chapters</a>).<br>' + RUNTIME_SLOT + "</p>\n"
+    '<p class="f2p-run-it-yourself">▶ <strong>Run this chapter yourself:</strong> download its '
+    '<a href="{root}_sources/{docname}.ipynb">notebook with outputs</a> and open it in Colab, or '
+    "in JupyterLab, which you install with the course: <code>pip install {readers} {requirement} "
+    "--extra-index-url {cpu_index}</code> on a CPU-only machine, or the same without "
+    "<code>--extra-index-url …</code> with an NVIDIA GPU (CUDA). The notebook's first cell "
+    "installs the course package where it is missing. The <code>.md</code> in the download menu "
+    "is its MyST source, which JupyterLab opens as a notebook after <code>pip install jupytext"
+    '</code>. Also: <a href="{root}{downloads}/{wheel}">the wheel</a>, '
+    '<a href="{root}{downloads}/{archive}">all chapters</a>, '
+    '<a href="{root}{downloads}/{pdf}">the book as a PDF</a>.<br>' + RUNTIME_SLOT + "</p>\n"
 )
 
 
@@ -108,9 +168,12 @@ def with_setup_cell(text: str, docname: str) -> str:
             downloads=DOWNLOADS,
             wheel=WHEEL,
             archive=ARCHIVE,
+            pdf=PDF,
+            readers=" ".join(READER_PACKAGES),
+            cpu_index=CPU_TORCH_INDEX,
         )
         + "\n"
-        + SETUP_CELL.format(requirement=REQUIREMENT)
+        + setup_cell()
     )
     return text[: match.end()] + insert + text[match.end() :]
 
@@ -171,8 +234,11 @@ class DownloadsDirective(SphinxDirective):
             )
         )
         html = (
-            f'<ul class="f2p-downloads">{items}<li>or from the package index: '
-            f"<code>pip install {REQUIREMENT}</code> (imported as <code>f2p</code>)</li></ul>"
+            f'<ul class="f2p-downloads">{items}<li>or from the package index, with JupyterLab: '
+            f"<code>pip install {' '.join(READER_PACKAGES)} {REQUIREMENT} --extra-index-url "
+            f"{CPU_TORCH_INDEX}</code> on a CPU-only machine, without "
+            "<code>--extra-index-url …</code> with an NVIDIA GPU (imported as <code>f2p</code>)"
+            "</li></ul>"
         )
         return [nodes.raw("", html, format="html")]
 
@@ -201,6 +267,22 @@ def executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode | None
     return notebook
 
 
+def reader_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode | None:
+    """The notebook a reader downloads: the page's executed notebook with its Markdown rendered
+    from the resolved page (no MyST, no book macros; :mod:`f2p_notebooks`)."""
+    notebook = executed_notebook(app, docname)
+    if notebook is None:
+        return None
+    return clean_notebook(
+        app.env.get_and_resolve_doctree(docname, app.builder),
+        notebook,
+        docname,
+        app.env.toc_fignumbers.get(docname, {}),
+        macros_of(app.config),
+        site_url(),
+    )
+
+
 def offer_downloads(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
@@ -221,7 +303,7 @@ def write_downloads(app: Sphinx, exception: Exception | None) -> None:
     partial = archive.with_suffix(".zip.tmp")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zipped:
         for docname in chapters:
-            notebook = executed_notebook(app, docname)
+            notebook = reader_notebook(app, docname)
             source = with_setup_cell(Path(app.env.doc2path(docname)).read_text("utf-8"), docname)
             files = {f"{docname}.md": source}
             if notebook is not None:
@@ -239,10 +321,13 @@ def write_downloads(app: Sphinx, exception: Exception | None) -> None:
 
 ARCHIVE_README = f"""Frames to Policies: the chapters as executed notebooks, and their sources.
 
-Install the course package, then open any notebook in Jupyter:
+Install the course package and JupyterLab, then open any notebook:
 
-    pip install {REQUIREMENT}
+    pip install {READER_PACKAGES[0]} {REQUIREMENT} --extra-index-url {CPU_TORCH_INDEX}
     jupyter lab chapters
+
+(On a machine with an NVIDIA GPU, leave out --extra-index-url ...: pip then installs the CUDA
+build of PyTorch. The .md files are the chapters' MyST sources: pip install jupytext to open them.)
 
 (Each notebook's first cell also installs it when it is missing.)
 """
