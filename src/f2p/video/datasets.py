@@ -163,7 +163,8 @@ class VideoDataset(Dataset):
     """Items (frames (K, 3, size, size) float in [0, 1], label) of ``records``, sampled and
     cropped as TSN does (see the module's docstring). Random choices are drawn from
     (``seed``, epoch, index), so a DataLoader's workers give the same clips as one process;
-    call :meth:`set_epoch` before each training epoch for fresh draws."""
+    call :meth:`set_epoch` before each training epoch for fresh draws (before iterating the
+    DataLoader, whose workers copy the dataset at that point unless ``persistent_workers``)."""
 
     def __init__(
         self,
