@@ -7,7 +7,6 @@ source's path, and a ``requirements.txt`` from which Binder installs the course'
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -17,17 +16,15 @@ import nbformat
 import f2p
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
-from f2p_book import WHEEL  # noqa: E402  (the wheel the site serves)
+from f2p_book import DOWNLOADS, WHEEL, site_url  # noqa: E402  (the wheel the site serves)
 
 
 def requirement() -> str:
-    """The site's wheel when the site's address is known (GitHub Pages of ``GITHUB_REPOSITORY``),
-    else the released version from the package index."""
-    slug = os.environ.get("GITHUB_REPOSITORY", "")
-    if slug:
-        owner, name = slug.split("/")
-        return f"https://{owner}.github.io/{name}/downloads/{WHEEL}"
-    return f"{f2p.__distribution__}=={f2p.__version__}"
+    """The site's wheel when the site's address is known (``F2P_SITE_URL``, or GitHub Pages of
+    ``GITHUB_REPOSITORY``, a release's under ``/vX.Y.Z/``), else the version on the package
+    index."""
+    site = site_url()
+    return f"{site}{DOWNLOADS}/{WHEEL}" if site else f"{f2p.__distribution__}=={f2p.__version__}"
 
 
 def lay_out(site: Path, target: Path) -> list[Path]:

@@ -507,6 +507,37 @@ def test_launch_links_open_the_executed_notebook_on_each_service():
         f2p_book.launch_links("https://example.org/a", "x.ipynb", "https://colab")
 
 
+def test_a_release_sites_launch_buttons_open_that_releases_notebooks(monkeypatch):
+    """A release's site (kept under /vX.Y.Z/) pointed its buttons at main's notebooks (issue 39):
+    it opens the branch its release workflow writes."""
+    monkeypatch.delenv("GITHUB_REF_TYPE", raising=False)
+    monkeypatch.delenv("GITHUB_REF_NAME", raising=False)
+    assert f2p_book.launch_branch() == "notebooks"
+    monkeypatch.setenv("GITHUB_REF_TYPE", "tag")
+    monkeypatch.setenv("GITHUB_REF_NAME", "v1.2.3")
+    assert f2p_book.launch_branch() == "notebooks-v1.2.3"
+    (colab,) = f2p_book.launch_links(
+        "https://github.com/a/b", "x.ipynb", "https://colab", branch=f2p_book.launch_branch()
+    )
+    assert colab["url"] == "https://colab/github/a/b/blob/notebooks-v1.2.3/x.ipynb"
+    release = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    published = {
+        step["with"].get("publish_branch", "gh-pages"): step["with"]["publish_dir"]
+        for step in release["jobs"]["build"]["steps"]
+        if "actions-gh-pages" in step.get("uses", "")
+    }
+    assert published["notebooks-${{ github.ref_name }}"] == "_build/notebooks"
+
+
+def test_contributing_says_how_to_switch_on_pages_and_trusted_publishing():
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    section = text.split("## Publishing and releasing", 1)[1].split("\n## ", 1)[0]
+    for needed in ("Settings → Pages", "`gh-pages`", "pending publisher", "`release.yml`",
+                   "environment `pypi`", "git tag vX.Y.Z", "notebooks-vX.Y.Z"):  # fmt: skip
+        assert needed in section, needed
+    assert '("Publishing and releasing")' in (ROOT / "book" / "how_to_use.md").read_text()
+
+
 def test_the_repository_comes_from_config_or_the_ci_environment(monkeypatch):
     class Config:
         html_theme_options: dict = {}
@@ -644,6 +675,9 @@ def test_a_built_chapter_has_its_setup_cell_downloads_and_launch_buttons(tmp_pat
     assert "mybinder.org/v2/gh/someone/frames-to-policies/notebooks" in html
     assert "github.com/someone/frames-to-policies/edit/" in html  # the edit button
     assert "Run this chapter yourself" in html and "CC BY 4.0" in html
+    # the page menu's .pdf is the book's PDF, not the browser's print dialog (issue 39)
+    assert f'href="../../{f2p_book.DOWNLOADS}/{f2p_book.PDF}"' in html
+    assert "window.print()" not in html
     intro = (book / "_build" / "html" / "book" / "intro.html").read_text()
     assert "Schulman" in intro and 'href="#a"' in intro  # the citation and reference resolved
     downloaded = book / "_build" / "html" / "_sources" / "chapters" / "01_demo" / "demo.ipynb"

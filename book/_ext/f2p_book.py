@@ -110,24 +110,6 @@ def release_tag() -> str:
     return name if tag and re.fullmatch(r"v\d+\.\d+\.\d+", name) else ""
 
 
-def site_url() -> str:
-    """The address this site is published at, ending in ``/``: ``F2P_SITE_URL``, else in GitHub
-    Actions the repository's GitHub Pages (a release's under ``vX.Y.Z/``), else ``""``. Read from
-    the environment alone, so that the tests' execution cache and the build agree on the setup
-    cell."""
-    configured = os.environ.get("F2P_SITE_URL", "").strip()
-    if configured:
-        return configured.rstrip("/") + "/"
-    slug = os.environ.get("GITHUB_REPOSITORY", "").strip()
-    if "/" not in slug:
-        return ""
-    owner, name = slug.split("/", 1)
-    pages = f"https://{owner.lower()}.github.io/"
-    site = pages if name.lower() == f"{owner.lower()}.github.io" else f"{pages}{name}/"
-    tag = release_tag()
-    return f"{site}{tag}/" if tag else site
-
-
 FOOTER = (
     f'<p class="f2p-licence">Built with <code>{REQUIREMENT}</code>. Code under the MIT licence; '
     'text and figures under <a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>'
@@ -384,7 +366,9 @@ def configure_header_buttons(app: Sphinx, config: Any) -> None:
     :func:`launch_links`."""
     options = config.html_theme_options
     launch = options.pop("launch_buttons", {}) or {}
-    app.config.f2p_launch = {k: os.environ.get(f"F2P_{k.upper()}", v) for k, v in launch.items()}
+    app.config.f2p_launch = {  # an empty F2P_* variable counts as unset
+        k: os.environ.get(f"F2P_{k.upper()}", "").strip() or v for k, v in launch.items()
+    }
     options["extra_footer"] = FOOTER
     url = repository_url(config)
     options["repository_url"] = url
@@ -436,9 +420,34 @@ def launch_links(
     ]
 
 
+def launch_branch() -> str:
+    """The branch the launch buttons open: ``notebooks``, or for a release's site (built on its
+    tag, kept under ``/vX.Y.Z/``) that release's ``notebooks-vX.Y.Z``, which the release workflow
+    writes, so that its buttons open its own notebooks rather than main's."""
+    tag = release_tag()
+    return f"{NOTEBOOKS_BRANCH}-{tag}" if tag else NOTEBOOKS_BRANCH
+
+
+def link_the_book_pdf(context: dict[str, Any]) -> None:
+    """The download menu's ``.pdf`` is the theme's browser print dialog; make it the book's PDF
+    (``make pdf``) instead."""
+    for group in context.get("header_buttons", []):
+        for i, button in enumerate(group.get("buttons", [])):
+            if button.get("label") == "download-pdf-button":
+                group["buttons"][i] = {
+                    "type": "link",
+                    "url": context["pathto"](f"{DOWNLOADS}/{PDF}", 1),
+                    "text": ".pdf (book)",
+                    "tooltip": "The whole book as one PDF",
+                    "icon": "fas fa-file-pdf",
+                    "label": "download-pdf-button",
+                }
+
+
 def add_launch_buttons(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
+    link_the_book_pdf(context)
     repository = app.config.html_theme_options.get("repository_url", "")
     if not (repository and doctree is not None and is_chapter(pagename)):
         return
@@ -449,6 +458,7 @@ def add_launch_buttons(
         launch.get("colab_url", ""),
         launch.get("binderhub_url", ""),
         launch.get("jupyterhub_url", ""),
+        branch=launch_branch(),
     )
     if buttons:
         context["header_buttons"].append(
