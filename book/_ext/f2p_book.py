@@ -8,8 +8,9 @@
   and, as its first code cell, :data:`SETUP_CELL`: it does nothing where the course's package is
   importable and installs this build's version anywhere else (Colab, a bare Jupyter).
 - **Downloads.** Each notebook page's download menu offers the executed ``.ipynb`` with the
-  outputs the page shows (merged from the execution cache), its Markdown rendered from the resolved
-  page as Jupyter shows it (:mod:`f2p_notebooks`), and its MyST source, both with the setup cell. ``downloads/`` holds the package's wheel, built with the site, one archive of all
+  outputs the page shows (merged from the execution cache), its Markdown rendered from the
+  resolved page as Jupyter shows it (:mod:`f2p_notebooks`), and its MyST source, both with the
+  setup cell. ``downloads/`` holds the package's wheel, built with the site, one archive of all
   chapters and (``make pdf``) the book as a PDF; ``{f2p-downloads}`` lists them on a page.
 - **Header buttons.** With a repository known (``repository.url`` in ``_config.yml`` or, in
   GitHub Actions, ``GITHUB_REPOSITORY``): repository, issue and edit buttons, and launch buttons
