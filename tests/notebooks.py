@@ -40,7 +40,7 @@ CACHE = ROOT / BOOK_CONFIG["execute"]["cache"]
 # fails the run, naming the chapter and cell, instead of stalling CI for the 30 minutes the book
 # allows full-profile cells. F2P_CELL_TIMEOUT overrides it.
 FAST_CELL_TIMEOUT_S = 600
-CELL_TIMEOUT_S = int(os.environ.get("F2P_CELL_TIMEOUT", FAST_CELL_TIMEOUT_S))
+CELL_TIMEOUT_S = int(os.environ.get("F2P_CELL_TIMEOUT", "").strip() or FAST_CELL_TIMEOUT_S)
 # How often the client looks for a cell's reply even when nothing woke it (issue 24's cause): see
 # PromptClient.
 SHELL_POLL_SLICE_S = 0.5
@@ -78,8 +78,8 @@ def kernel_env(network_log: Path, profile: str = "fast") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         F2P_PROFILE=profile,
-        F2P_THREADS=env.get("F2P_THREADS", "1"),
-        OMP_NUM_THREADS=env.get("F2P_THREADS", "1"),
+        F2P_THREADS=env.get("F2P_THREADS", "").strip() or "1",  # empty counts as unset
+        OMP_NUM_THREADS=env.get("F2P_THREADS", "").strip() or "1",
         IPYTHONDIR=str(GUARD_DIR),
         F2P_NETWORK_LOG=str(network_log),
         MPLBACKEND="module://matplotlib_inline.backend_inline",

@@ -140,6 +140,20 @@ def test_build_fails_on_a_failing_cell(tmp_path):
     assert "RuntimeError" in result.stdout + result.stderr
 
 
+@pytest.mark.build
+def test_build_fails_on_stderr_in_a_page(tmp_path):
+    """A warning meant for the book's builders (libgomp's, matplotlib's) never reaches a page:
+    stderr in a cell's output fails the build, naming the page (issue 39)."""
+    page = NOTEBOOK_HEADER + (
+        "\n# Warns\n\n```{code-cell} ipython3\nimport sys\n"
+        "print('libgomp: Invalid value for environment variable', file=sys.stderr)\n```\n"
+    )
+    result = build(make_book(tmp_path / "warns", page))
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "stderr was found in the cell outputs" in log and "intro" in log, log[-3000:]
+
+
 TEX_LEAK = """
 ```{code-cell} ipython3
 x = 1

@@ -21,4 +21,13 @@ def test_notebook_runs(path, tmp_path, record_property):
     record_property("notebook_seconds", round(seconds, 1))
     attempts = network_log.read_text() if network_log.exists() else ""
     assert not attempts, f"{path.name} tried to reach the network:\n{attempts}"
+    stderr = [
+        f"code cell {i}: {output['text'][:300]}"
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code")
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+    assert not stderr, f"{path.name} writes to stderr, which its page would show:\n" + "\n".join(
+        stderr
+    )
     store_in_book_cache(path, nb, seconds)

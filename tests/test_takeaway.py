@@ -394,6 +394,16 @@ def test_a_downloaded_chapter_runs_outside_the_repository_from_the_sites_wheel(t
     ran = nbformat.read(tmp_path / "reader" / "chapter.ipynb", as_version=4)
     (line,) = [o["text"] for o in ran.cells[-1].outputs if "F2P_FROM" in o.get("text", "")]
     assert str(tmp_path / "reader-venv") in line and str(ROOT) not in line, line
+    # nothing on stderr past the setup cell (whose pip talks): without ipywidgets, tqdm.auto
+    # warned "IProgress not found" on import f2p (issue 39)
+    stderr = [
+        output["text"]
+        for cell in ran.cells
+        if cell.cell_type == "code" and "COURSE = " not in cell.source
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+    assert not stderr, stderr
 
 
 @pytest.mark.site

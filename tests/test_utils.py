@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -192,3 +193,33 @@ def test_learning_curve_legends_name_the_seeds_and_figures_fit_the_column():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["A2C (1 seed)", "SB3 (mean of 3 seeds, min to max shaded)"]
     assert ax.figure.get_figwidth() <= utils.FIGURE_WIDTH
+
+
+def test_empty_f2p_and_omp_variables_count_as_unset(tmp_path):
+    """An empty OMP_NUM_THREADS in a build's environment put "libgomp: Invalid value for
+    environment variable OMP_NUM_THREADS" on three pages (issue 39): importing f2p drops empty
+    F2P_* and OMP_* variables before torch loads, for itself and every process it starts."""
+    code = (
+        "import pathlib, subprocess, sys, f2p\n"
+        "PREFIXES = ('F2P_', 'OMP_')\n"
+        "from f2p.generative.mnist import cache_dir\n"
+        "prof = f2p.utils.profile()\n"
+        "print(prof.name, prof.threads, prof.processes, cache_dir() != pathlib.Path())\n"
+        "child = 'import os; print(sorted(k for k in os.environ if k[:4] in %r))' % (PREFIXES,)\n"
+        "subprocess.run([sys.executable, '-c', child], check=True)\n"
+    )
+    empty = dict.fromkeys(
+        ["OMP_NUM_THREADS", "OMP_PROC_BIND", "F2P_PROFILE", "F2P_THREADS", "F2P_PROCESSES",
+         "F2P_DEVICE", "F2P_BF16", "F2P_DATA"], "",
+    )  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("F2P_", "OMP_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, **empty, "CUDA_VISIBLE_DEVICES": "", "F2P_THREADS": " "},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "libgomp" not in done.stderr and "Invalid value" not in done.stderr, done.stderr
+    assert done.stdout.split("\n")[:2] == ["fast 1 1 True", "[]"], done.stdout

@@ -12,6 +12,8 @@ Each part of the course adds a subpackage (``video``, ``oad``, ``generative``, `
 whose modules name the paper and the chapter that teaches them.
 """
 
+# first, before torch loads: empty F2P_* / OMP_* variables count as unset (f2p._environment)
+from f2p import _environment  # noqa: F401  # isort: skip
 from f2p import checks, papers, parallel, results, stats, utils, widgets
 
 __all__ = ["checks", "papers", "parallel", "results", "stats", "utils", "widgets"]

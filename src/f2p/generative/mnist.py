@@ -71,8 +71,8 @@ BINARIZE_RULES = ("stochastic", "threshold")
 
 
 def cache_dir() -> Path:
-    """Where downloads are kept: ``$F2P_DATA`` or ``~/.cache/f2p``."""
-    return Path(os.environ.get("F2P_DATA", Path.home() / ".cache" / "f2p"))
+    """Where downloads are kept: ``$F2P_DATA`` or (unset or empty) ``~/.cache/f2p``."""
+    return Path(os.environ.get("F2P_DATA", "").strip() or Path.home() / ".cache" / "f2p")
 
 
 def sha256(path: Path) -> str:
