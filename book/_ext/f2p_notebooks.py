@@ -169,8 +169,13 @@ class Code:
     collapsed: bool = False
 
 
+@dataclass
 class Break:
-    """A new Markdown cell starts here (before each heading)."""
+    """A new cell starts here (before each heading, around each exercise and solution). The
+    cells up to the next break carry ``region`` in their metadata under ``"f2p"``, e.g.
+    ``{"exercise": "ch10-ex-cg"}``: the instructors' kit finds an exercise's text by it."""
+
+    region: dict | None = None
 
 
 Segment = str | Code | Break
@@ -377,26 +382,28 @@ class NotebookWriter:
 
     def titled(self, title: str, body: list[Segment], opening: str, closing: str) -> list[Segment]:
         """``body`` inside ``opening``/``closing`` with ``title`` first. A code cell inside (a
-        solution's) ends the block and starts a new one after it: HTML cannot span cells."""
+        solution's) ends the block and starts a new one after it: HTML cannot span cells. In a
+        ``<details>`` block the code cells start collapsed, as the page shows them."""
+        collapsed = opening.startswith("<details")
         out: list[Segment] = []
         run: list[str] = []
-
-        def close() -> None:
-            if run or not out:
-                text = "\n\n".join([opening.format(title=title), *run, closing])
-                out.append(text)
-            run.clear()
-
-        for segment in body:
+        for segment in [*body, None]:
             if isinstance(segment, str):
                 run.append(segment) if segment else None
-            elif isinstance(segment, Code):
-                close()
-                collapsed = opening.startswith("<details")
+                continue
+            if run:
+                out.append("\n\n".join([opening.format(title=title), *run, closing]))
+            elif isinstance(segment, Code) and collapsed:
+                out.append(
+                    f"*{title}:* in the collapsed code cell below (click its bar to show it)."
+                )
+            elif segment is None and not out:  # an empty block keeps its title
+                out.append("\n\n".join([opening.format(title=title), closing]))
+            if isinstance(segment, Code):
                 out.append(Code(segment.index, collapsed))
-                title = title if title.endswith("(continued)") else f"{title} (continued)"
-        if run or not any(isinstance(s, str) for s in out):
-            close()
+            if out and not title.endswith("(continued)"):
+                title = f"{title} (continued)"
+            run = []
         return out
 
     def block_admonition(self, node):
@@ -438,13 +445,19 @@ class NotebookWriter:
             self.inline(c) for t in titles for c in t.children if not isinstance(c, nodes.Text)
         ).strip()
         head = f"**Exercise {number}**" + (f" ({subtitle})" if subtitle else "")
-        return self.quoted(head, node)
+        region = Break({"exercise": node.get("label", "")})
+        return [region, *self.quoted(head, node), Break()]
 
     block_exercise_node = block_exercise_enumerable_node
 
     def block_solution_node(self, node):
         title = node.get("title") or "Solution"
-        return self.titled(self.text(title), self.body(node), DETAILS, "</details>")
+        region = Break({"solution": node.get("target_label", "")})
+        return [
+            region,
+            *self.titled(self.text(title), self.body(node), DETAILS, "</details>"),
+            Break(),
+        ]
 
 
 DETAILS = "<details>\n<summary>{title}</summary>"
@@ -456,20 +469,24 @@ for _kind in THEOREM_LIKE:
 # --- the notebook --------------------------------------------------------------------------------
 
 
-def cells_of(segments: list[Segment]) -> list[str | Code]:
-    """Markdown blocks joined into cells, split at each :class:`Break` and code cell."""
-    cells: list[str | Code] = []
+def cells_of(segments: list[Segment]) -> list[tuple[str | Code, dict | None]]:
+    """Markdown blocks joined into cells, split at each :class:`Break` and code cell; each cell
+    with the region it is in."""
+    cells: list[tuple[str | Code, dict | None]] = []
     run: list[str] = []
+    region = None
     for segment in [*segments, Break()]:
         if isinstance(segment, str):
             if segment.strip():
                 run.append(segment.strip("\n"))
             continue
         if run:
-            cells.append("\n\n".join(run))
+            cells.append(("\n\n".join(run), region))
             run = []
         if isinstance(segment, Code):
-            cells.append(segment)
+            cells.append((segment, region))
+        else:
+            region = segment.region
     return cells
 
 
@@ -487,9 +504,10 @@ def clean_notebook(
     writer = NotebookWriter(docname, fignumbers, macros, site)
     code_cells = {i: c for i, c in enumerate(executed.cells) if c.cell_type == "code"}
     cells, placed = [], []
-    for item in cells_of(writer.segments(doctree)):
+    for item, region in cells_of(writer.segments(doctree)):
+        metadata = {"f2p": region} if region else {}
         if isinstance(item, str):
-            cells.append(nbformat.v4.new_markdown_cell(item))
+            cells.append(nbformat.v4.new_markdown_cell(item, metadata=metadata))
             continue
         if item.index not in code_cells:
             raise ValueError(f"{docname}: the page has code cell {item.index}, the notebook not")
@@ -502,6 +520,7 @@ def clean_notebook(
             view["outputs_hidden"] = True
         if view:
             cell.metadata["jupyter"] = view
+        cell.metadata.update(metadata)
         cells.append(cell)
         placed.append(item.index)
     missing = sorted(set(code_cells) - set(placed))
