@@ -1,7 +1,7 @@
 # Frames to Policies: every target sets itself up on a fresh machine.
 #   make book   build the executed site into _build/html
 #   make test   what CI runs: package tests, notebooks (fast profile), book build, browser check
-#   make lab    JupyterLab on the chapters
+#   make lab    JupyterLab on the chapters as notebooks that read like the site (book/lab.py)
 #   make dist   the package's wheel and sdist into dist/ (frames-to-policies, imported as f2p)
 #   make notebooks  the executed notebooks, laid out for the launch buttons' `notebooks` branch
 #   make pdf    the whole book as one PDF, into the site's downloads
@@ -93,8 +93,9 @@ check-version:
 notebooks: $(STAMP)
 	$(BIN)/python book/notebooks_branch.py _build/html _build/notebooks
 
+# JupyterLab on the chapters as a reader's notebooks (_build/lab), the sources as Jupytext notebooks
 lab: $(STAMP)
-	$(BIN)/jupyter lab chapters
+	$(BIN)/python book/lab.py
 
 clean:
 	rm -rf _build vendor/site vendor/node_modules

@@ -1,0 +1,70 @@
+"""The chapters as a reader's notebooks (:mod:`f2p_notebooks`), wherever they are needed: the built
+site's downloads when they are up to date, else a quick build of the book that executes nothing
+(about 20 s), whose notebooks have no outputs. ``make lab`` and the instructors' kit
+(``book/assignments.py``) read them from here, so all three use the one conversion.
+
+    python book/reader_notebooks.py [OUT]     the notebooks' folder (default _build/reader)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+QUICK = ROOT / "_build" / "reader"
+
+
+def chapter_sources() -> list[Path]:
+    return sorted((ROOT / "chapters").glob("*/*.md"))
+
+
+def _notebooks(site: Path) -> list[Path]:
+    return sorted((site / "_sources" / "chapters").glob("*/*.ipynb"))
+
+
+def up_to_date(site: Path) -> bool:
+    """Whether ``site`` has every chapter's notebook, each newer than its source and than the
+    converter."""
+    found = {p.relative_to(site / "_sources").with_suffix("") for p in _notebooks(site)}
+    sources = chapter_sources()
+    wanted = {p.relative_to(ROOT).with_suffix("") for p in sources}
+    if not wanted <= found:
+        return False
+    newest = max(p.stat().st_mtime for p in [*sources, ROOT / "book/_ext/f2p_notebooks.py"])
+    return all(p.stat().st_mtime >= newest for p in _notebooks(site))
+
+
+def quick_build(out: Path = QUICK) -> Path:
+    """Build the book into ``out`` without executing any notebook; return its HTML folder."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    extensions = config["sphinx"]["local_extensions"]
+    config["sphinx"]["local_extensions"] = {k: str(ROOT / v) for k, v in extensions.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    build = subprocess.run(
+        [Path(sys.executable).parent / "jupyter-book", "build", str(ROOT), "--config",
+         str(out / "_config.yml"), "--path-output", str(out)],
+        capture_output=True, text=True, env={**os.environ, "F2P_PROFILE": "fast"},
+    )  # fmt: skip
+    html = out / "_build" / "html"
+    if build.returncode != 0 or not _notebooks(html):
+        raise SystemExit(f"the quick build of the book failed:\n{build.stdout[-3000:]}")
+    return html
+
+
+def reader_notebooks(site: Path = SITE, out: Path = QUICK) -> Path:
+    """The folder holding ``chapters/NN_topic/name.ipynb``: the built site's, else a quick
+    build's."""
+    html = site if up_to_date(site) else quick_build(out)
+    return html / "_sources"
+
+
+if __name__ == "__main__":
+    print(reader_notebooks(out=Path(sys.argv[1]) if len(sys.argv) > 1 else QUICK))
