@@ -47,6 +47,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ),
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
+        ("ch07_real_mnist.py", ["--seeds", "0", "--hidden", "8", "--epochs", "1"]),
         ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),
         (
             "ch09_ddpg_vs_sb3.py",
