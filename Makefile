@@ -53,8 +53,17 @@ test: $(STAMP) $(ASSETS) chromium
 	# two browsers, one per worker: the page checks are independent
 	$(BIN)/pytest -n $(JOBS) --dist worksteal -m site tests/test_site.py tests/test_takeaway.py --durations=5
 
-# The instructors' kit into _build/assignments/<chapter>/{student,autograder} (book/assignments.py)
-assignments: $(STAMP)
+# The instructors' kit into _build/assignments/<chapter>/{student,autograder} (book/assignments.py):
+# the package and its `teach` extra alone (otter-grader), not the whole development environment
+TEACH := $(VENV)/.teach
+$(TEACH): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[teach]'
+	touch $@
+
+assignments: $(TEACH)
 	$(BIN)/python book/assignments.py --out _build/assignments
 
 dist: $(STAMP)

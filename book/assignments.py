@@ -10,12 +10,19 @@ writes an otter-assign source notebook (the key with otter's question, solution 
 markers) and runs ``otter assign`` on it, which writes
 
     <out>/<chapter>/student/<chapter>.ipynb     stubs raising NotImplementedError, public checks
+    <out>/<chapter>/student/<wheel>             the course package, installed by the first cell
     <out>/<chapter>/autograder/<chapter>.ipynb  the instructor key
-    <out>/<chapter>/autograder/<chapter>-autograder.zip  for `otter run` or Gradescope
+    <out>/<chapter>/autograder/<chapter>-autograder.zip  for `otter run` (book/grade.py grades a
+                                                folder) or Gradescope
 
 The hidden tests compare the student's function with outputs stored when the assignments are
 built, on inputs the student does not see, while the package functions that solve the exercise
-refuse to run (:mod:`f2p.grading`).
+refuse to run (:mod:`f2p.grading`). The package's wheel, built from this checkout, goes beside
+the student notebook and into the autograder zip (``files/``), whose grading image installs it
+from there, on the Python of :data:`PYTHON`, so neither needs a release on the package index.
+
+It needs the ``teach`` extra only (``make assignments`` installs nothing else): otter-grader,
+and ``build`` for the wheel.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ import argparse
 import ast
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,14 +44,28 @@ import nbformat
 import torch
 import yaml
 
+import f2p
 from f2p import checks, grading
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
-from f2p_book import REQUIREMENT, SETUP_CELL  # noqa: E402  (the site's setup cell and version)
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 OTTER = "otter-grader>=7,<8"
+REQUIREMENT = f"{f2p.__distribution__}=={f2p.__version__}"
+WHEEL = f"{f2p.__distribution__.replace('-', '_')}-{f2p.__version__}-py3-none-any.whl"
+# The grading image's Python: the one CI tests (.github/workflows, environment.yml); otter's
+# default (3.13) is one the package refuses (requires-python in pyproject.toml)
+PYTHON = "3.11"
+# Where the grading image finds the zip's files/ (Gradescope unpacks the zip there before setup)
+IMAGE_FILES = "/autograder/source/files"
+# The grading image's requirements beside otter's: PyTorch's CPU build (a plain install on Linux
+# pulls the multi-GB CUDA one), and the course package from the wheel in the zip, or from the
+# index where the zip's files are not there yet (otter grade's Docker image adds them after setup)
+IMAGE_REQUIREMENTS = (
+    "--extra-index-url https://download.pytorch.org/whl/cpu",
+    "torch==2.13.0",
+    f"--find-links {IMAGE_FILES}",
+    REQUIREMENT,
+)
 
 
 @dataclass(frozen=True)
@@ -451,7 +474,11 @@ def cases(graded: Graded, seed: int, count: int) -> str:
 
 def test_cell(graded: Graded, hidden: bool) -> str:
     """An otter exception-based test: the student's function on stored cases (0 points for the
-    public one the student can run, all the exercise's points for the hidden one)."""
+    public one the student can run, all the exercise's points for the hidden one).
+
+    The packed cases are a statement of their own: otter's message for a failed test quotes the
+    test's line that raised (one line, as otter rewrites the test), which is then the short
+    ``run_cases`` call, not thousands of characters of base64 before the useful line."""
     name = "hidden" if hidden else "public"
     packed = cases(graded, seed=2 if hidden else 1, count=graded.cases if hidden else 3)
     config = {"hidden": hidden, "points": graded.points if hidden else 0}
@@ -459,21 +486,52 @@ def test_cell(graded: Graded, hidden: bool) -> str:
         f'""" # BEGIN TEST CONFIG\n{yaml.safe_dump(config)}""" # END TEST CONFIG\n'
         f"def test_{name}({graded.function}):\n"
         "    from f2p.grading import run_cases\n\n"
-        f"    run_cases(\n        {graded.function},\n        {packed!r},\n"
+        f"    cases = {packed!r}\n"
+        f"    run_cases(\n        {graded.function},\n        cases,\n"
         f"        refused={graded.refused!r},\n        rtol={graded.rtol!r},\n"
         f"        atol={graded.atol!r},\n    )\n\n\n"
         f"test_{name}({graded.function})\n"
     )
 
 
-def _setup_code() -> str:
-    setup = SETUP_CELL.format(requirement=REQUIREMENT).split("\n", 2)[2].rsplit("```", 1)[0]
-    return (
-        setup
-        + "\nif importlib.util.find_spec('otter') is None:  # the grader's client\n"
-        + f"    subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', {OTTER!r}], "
-        + "check=True)\n"
+SETUP = """\
+# Setup: installs what this notebook needs where it is missing: the course package (from the
+# wheel handed out with this notebook when it is in this folder, else from the package index)
+# and otter-grader, the client of the checks below.
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+COURSE = {requirement!r}
+WHEEL = {wheel!r}
+if importlib.util.find_spec("f2p") is None:
+    source = WHEEL if pathlib.Path(WHEEL).is_file() else COURSE
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)
+    except subprocess.CalledProcessError as err:
+        raise RuntimeError(
+            f"Could not install {{source}}. Put the file {{WHEEL}}, which came with this "
+            "notebook, in the notebook's folder and run this cell again, or ask your instructor."
+        ) from err
+    importlib.invalidate_caches()
+if importlib.util.find_spec("otter") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", {otter!r}], check=True)
+    importlib.invalidate_caches()
+import f2p
+
+if getattr(f2p, "__distribution__", None) != COURSE.split("==")[0]:
+    raise ImportError(
+        f"'import f2p' found {{f2p.__file__}}, which is another package named f2p, not this "
+        "course's. Uninstall it (pip uninstall f2p), restart the kernel and run this cell again."
     )
+if f2p.__version__ != COURSE.split("==")[1]:
+    print(f"Note: these exercises were built with {{COURSE}}; you have f2p {{f2p.__version__}}.")
+"""
+
+
+def _setup_code() -> str:
+    return SETUP.format(requirement=REQUIREMENT, wheel=WHEEL, otter=OTTER)
 
 
 def macros() -> str:
@@ -487,6 +545,19 @@ def macros() -> str:
         else:
             lines.append(f"\\newcommand{{\\{name}}}{{{body}}}")
     return "$" + "\n".join(lines) + "$"
+
+
+ANSWER = (
+    "*Your answer to the question above* (read by your instructor; the points of the "
+    "autograder are for the code): double-click here and replace this text."
+)
+
+
+def asks_question(text: str) -> bool:
+    """Whether an exercise's text asks a question to answer in words (a "?" outside code and
+    math), besides the function to write."""
+    prose = re.sub(r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$", "", text, flags=re.DOTALL)
+    return "?" in prose
 
 
 def key_notebook(chapter: str) -> nbformat.NotebookNode:
@@ -503,6 +574,8 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
         "generate": True,
         "tests": {"files": False, "ok_format": False},
         "requirements": "requirements.txt",  # written beside the source by build()
+        "python_version": PYTHON,
+        "files": [WHEEL],  # copied there by build(); beside the student notebook and in the zip
     }
     total = sum(g.points for g in graded)
     cells = [
@@ -523,7 +596,8 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
         v4.new_code_cell("import numpy as np\nimport torch\n\nimport f2p"),
     ]
     for exercise in graded:
-        parts = solution_parts(text, exercise.label)
+        label = exercise.label
+        parts = solution_parts(text, label)
         solution = next(
             solution_code(code, exercise.function)
             for kind, code in parts
@@ -550,6 +624,7 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
             ),
             v4.new_raw_cell("# BEGIN PROMPT"),
             v4.new_code_cell(stub(solution, exercise.function, exercise.hint)),
+            *([v4.new_markdown_cell(ANSWER)] if asks_question(exercise_text(text, label)) else []),
             v4.new_raw_cell("# END PROMPT"),
             v4.new_raw_cell("# BEGIN SOLUTION"),
             *key,
@@ -572,8 +647,23 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
 # --- otter assign ----------------------------------------------------------------------------
 
 
-def build(chapter: str, out: Path) -> Path:
-    """Write ``chapter``'s student, key and autograder under ``out / chapter``; return it."""
+def build_wheel(folder: Path) -> Path:
+    """The course package's wheel, built from this checkout into ``folder``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp]
+        run = subprocess.run([*command, str(ROOT)], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise SystemExit(f"building the wheel failed:\n{(run.stdout + run.stderr)[-3000:]}")
+        (built,) = Path(tmp).glob("*.whl")
+        if built.name != WHEEL:
+            raise SystemExit(f"built {built.name}, expected {WHEEL}")
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.move(built, folder / WHEEL))
+
+
+def build(chapter: str, out: Path, wheel: Path | None = None) -> Path:
+    """Write ``chapter``'s student, key and autograder under ``out / chapter``; return it. The
+    package's ``wheel`` is built when not given."""
     from otter.assign import main as otter_assign
 
     target = out / chapter
@@ -582,7 +672,10 @@ def build(chapter: str, out: Path) -> Path:
     source = out / ".sources" / chapter / f"{chapter}.ipynb"
     source.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(key_notebook(chapter), source)
-    (source.parent / "requirements.txt").write_text(f"{REQUIREMENT}\n")
+    (source.parent / "requirements.txt").write_text("\n".join(IMAGE_REQUIREMENTS) + "\n")
+    if wheel is None:
+        wheel = build_wheel(out / ".sources")
+    shutil.copy(wheel, source.parent / WHEEL)
     otter_assign(str(source), str(target), no_pdfs=True)
     student = target / "student" / f"{chapter}.ipynb"
     notebook = nbformat.read(student, as_version=4)
@@ -602,8 +695,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown:
         parser.error(f"no graded exercises for {unknown}; chapters: {sorted(GRADED)}")
     start = time.perf_counter()
+    wheel = build_wheel(args.out / ".sources")
     for chapter in args.chapters:
-        target = build(chapter, args.out)
+        target = build(chapter, args.out, wheel)
         points = sum(g.points for g in GRADED[chapter])
         print(f"{chapter}: {len(GRADED[chapter])} exercises, {points} points -> {target}")
     print(f"{len(args.chapters)} chapters in {time.perf_counter() - start:.0f} s")

@@ -1,42 +1,82 @@
 """The instructors' kit (``make assignments``): for every chapter the key scores full marks, the
 student version runs and scores zero, a wrong answer loses exactly its exercise's points, the
-package's own implementation scores nothing, and no solution reaches the student.
+package's own implementation scores nothing, and no solution reaches the student; the kit is
+built with the ``teach`` extra alone, ships the package's wheel to the student and into the
+grading image, on a Python the package supports; a folder of submissions is graded into one table.
 
 Grading here runs otter's own test files (``ExceptionTestFile``, from the autograder zip) in this
 process on the notebook's executed cells, which is what ``otter run`` does in a kernel; one test
-runs ``otter run`` itself end to end."""
+runs ``otter run`` itself end to end, on three submissions, through ``book/grade.py``."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
+from importlib.metadata import metadata
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 import torch
+import yaml
+from packaging.specifiers import SpecifierSet
+
+import f2p
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book"))
 import assignments  # noqa: E402
+import grade as batch  # noqa: E402  (book/grade.py)
 
 pytest.importorskip("otter", reason="the instructors' kit needs otter-grader (make installs it)")
+import otter  # noqa: E402
 from otter.test_files.exception_test import ExceptionTestFile  # noqa: E402
 
 from f2p import grading  # noqa: E402
 
 CHAPTERS = sorted(assignments.GRADED)
 
+# Top-level modules of the other extras (book, dev, bench, scale): `make assignments` installs the
+# package with its `teach` extra alone, so building the kit may not import any of them.
+OTHER_EXTRAS = (
+    "sphinx", "docutils", "jupyter_book", "myst_nb", "myst_parser", "sphinx_book_theme",
+    "sphinx_proof", "sphinx_exercise", "sphinxcontrib", "sphinx_design", "jupyterlab", "pytest",
+    "xdist", "selenium", "stable_baselines3", "sb3_contrib", "trl", "transformers", "datasets",
+    "accelerate",
+)  # fmt: skip
+WITHOUT_OTHER_EXTRAS = """\
+import importlib.abc
+import sys
+
+
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {refused!r}:
+            raise ImportError(f"{{name}} is not in the teach extra")
+
+
+sys.meta_path.insert(0, Refuse())
+sys.path.insert(0, {book!r})
+import assignments
+
+assignments.main(sys.argv[1:])
+"""
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
+    """Every chapter's kit, built in a process that cannot import the other extras' modules."""
     out = tmp_path_factory.mktemp("assignments")
-    assignments.main(["--out", str(out)])
+    script = WITHOUT_OTHER_EXTRAS.format(refused=set(OTHER_EXTRAS), book=str(ROOT / "book"))
+    subprocess.run([sys.executable, "-c", script, "--out", str(out)], check=True, timeout=600)
     return out
 
 
@@ -150,21 +190,201 @@ def test_the_student_version_holds_no_solution(built, chapter):
     assert '"hidden": true' not in hidden and "hidden=True" not in hidden
 
 
-def test_otter_run_grades_the_key_and_the_student_end_to_end(built, tmp_path):
+def export(nb: nbformat.NotebookNode, chapter: str, zip_path: Path, work: Path) -> Path:
+    """What a student hands in: the zip ``grader.export`` writes from their saved notebook."""
+    work.mkdir(parents=True)
+    nbformat.write(nb, work / f"{chapter}.ipynb")
+    cwd = Path.cwd()
+    os.chdir(work)
+    try:
+        otter.Notebook(f"{chapter}.ipynb").export(
+            f"{chapter}.ipynb", export_path=str(zip_path), pdf=False, display_link=False
+        )
+    finally:
+        os.chdir(cwd)
+    return zip_path
+
+
+def test_a_folder_of_three_submissions_is_graded_into_one_table(built, tmp_path):
+    """book/grade.py runs ``otter run`` on each submission of a folder: the key and a wrong
+    answer as export zips, the untouched student version as a bare notebook (flagged)."""
     chapter = "03_temporal_modelling"
     archive = built / chapter / "autograder" / f"{chapter}-autograder.zip"
+    key = notebook(built, chapter, "key")
+    wrong = notebook(built, chapter, "key")
+    code = [i for i, c in enumerate(wrong.cells) if c.cell_type == "code"]
+    nonlocal_cell = max(i for i in code if "def my_nonlocal" in wrong.cells[i].source)
+    wrong.cells.insert(
+        nonlocal_cell + 1,
+        nbformat.v4.new_code_cell(
+            "right = my_nonlocal\n\n\ndef my_nonlocal(*args):\n    return right(*args) + 1\n"
+        ),
+    )
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    export(key, chapter, submissions / "key.zip", tmp_path / "key")
+    export(wrong, chapter, submissions / "wrong.zip", tmp_path / "wrong")
+    shutil.copy(built / chapter / "student" / f"{chapter}.ipynb", submissions / "student.ipynb")
+
+    out = tmp_path / "grades"
+    assert batch.main([str(archive), str(submissions), "--out", str(out)]) == 0
+    with (out / "scores.csv").open(newline="") as f:
+        table = {row.pop("submission"): row for row in csv.DictReader(f)}
+    assert table == {
+        "key.zip": {"ex3_2": "3", "ex3_3": "2", "total": "5", "possible": "5", "note": ""},
+        "wrong.zip": {"ex3_2": "3", "ex3_3": "0", "total": "3", "possible": "5", "note": ""},
+        "student.ipynb": {
+            "ex3_2": "0", "ex3_3": "0", "total": "0", "possible": "5", "note": batch.BARE_NOTEBOOK
+        },
+    }  # fmt: skip
+    assert "No log found" in (out / "student" / "otter-run.log").read_text()
     scores = {}
-    for version, folder in (("key", "autograder"), ("student", "student")):
-        out = tmp_path / version
-        out.mkdir()
-        subprocess.run(
-            [sys.executable, "-m", "otter", "run", "-a", str(archive), "-o", str(out),
-             str(built / chapter / folder / f"{chapter}.ipynb")],
-            check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
-        results = json.loads((out / "results.json").read_text())
+    for version, name in (("key", "key"), ("student", "student")):
+        results = json.loads((out / name / "results.json").read_text())
         scores[version] = {t["name"]: t["score"] for t in results["tests"] if "score" in t}
     assert scores == {"key": full_marks(chapter), "student": dict.fromkeys(full_marks(chapter), 0)}
+
+
+def test_batch_grading_refuses_a_file_for_a_folder(built, capsys):
+    archive = built / "00_getting_started" / "autograder" / "00_getting_started-autograder.zip"
+    with pytest.raises(SystemExit):
+        batch.main([str(archive), str(archive)])
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_the_grading_image_installs_the_shipped_wheel_on_a_supported_python(built, tmp_path):
+    """The autograder zip's environment.yml asks for a Python that the package supports and
+    finds the package in the zip itself (no release on the index needed): its requirement and
+    find-links, pointed at the unpacked zip, resolve offline for that Python."""
+    requires = metadata(f2p.__distribution__)["Requires-Python"]
+    for chapter in CHAPTERS:
+        source = tmp_path / chapter
+        with zipfile.ZipFile(built / chapter / "autograder" / f"{chapter}-autograder.zip") as z:
+            z.extractall(source)
+        environment = yaml.safe_load((source / "environment.yml").read_text())
+        (python,) = [d for d in environment["dependencies"] if str(d).startswith("python=")]
+        version = python.removeprefix("python=")
+        assert version in SpecifierSet(requires), f"{chapter}: {python} against {requires}"
+        assert (source / "files" / assignments.WHEEL).is_file()
+        assert (built / chapter / "student" / assignments.WHEEL).is_file()
+    pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    package = f2p.__distribution__
+    lines = [
+        line.replace(assignments.IMAGE_FILES, str(source / "files"))
+        for line in pip
+        if line.startswith("--find-links") or line.startswith(package)
+    ]
+    assert f"{package}=={f2p.__version__}" in lines
+    (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--no-index",
+         "--no-deps", "--ignore-installed", "--only-binary=:all:", "--python-version", version,
+         "-r", str(tmp_path / "requirements.txt")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"Would install {package}-{f2p.__version__}" in run.stdout
+
+
+def setup_cell(built: Path, chapter: str) -> str:
+    student = notebook(built, chapter, "student")
+    return next(c.source for c in student.cells if "find_spec" in c.source)
+
+
+def test_the_students_setup_cell_installs_the_wheel_beside_the_notebook(
+    built, tmp_path, monkeypatch
+):
+    """Where f2p is missing, the student's first cell installs the wheel handed out with the
+    notebook when it is in the notebook's folder, the index's release otherwise, and a failed
+    install names the wheel."""
+    import importlib.util
+
+    code = setup_cell(built, "00_getting_started")
+    installed: list[list[str]] = []
+
+    def pip(command, check):
+        installed.append(command[command.index("--quiet") + 1 :])
+        if not Path(installed[-1][0]).exists() and "fail" in os.environ.get("F2P_TEST_PIP", ""):
+            raise subprocess.CalledProcessError(1, command)
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "f2p" else real(name, *a)
+    )
+    monkeypatch.setattr(subprocess, "run", pip)
+    monkeypatch.chdir(tmp_path)
+    exec(code, {})
+    assert installed == [[assignments.REQUIREMENT]]
+    (tmp_path / assignments.WHEEL).write_bytes(b"")
+    exec(code, {})
+    assert installed[-1] == [assignments.WHEEL]
+    (tmp_path / assignments.WHEEL).unlink()
+    monkeypatch.setenv("F2P_TEST_PIP", "fail")
+    with pytest.raises(RuntimeError, match=re.escape(assignments.WHEEL)):
+        exec(code, {})
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_failed_check_says_what_is_wrong_without_the_packed_cases(built, chapter):
+    """The checks a student runs (``grader.check``, from the notebook's metadata) and the
+    autograder's: a wrong answer's message is the test's short line and what differs."""
+    student = notebook(built, chapter, "student")
+    env = run_cells(notebook(built, chapter, "key"))
+    for exercise in assignments.GRADED[chapter]:
+        env[exercise.function] = off_by_one(env[exercise.function])
+    messages: list[str] = []
+    for source in student.metadata["otter"]["tests"].values():
+        test = ExceptionTestFile.from_metadata(source, f"{chapter}.ipynb")
+        test.run(env)
+        messages += [result.message for result in test.test_case_results]
+    grade(built, chapter, env, messages)
+    assert len(messages) == 3 * len(assignments.GRADED[chapter])  # public; public and hidden
+    for message in messages:
+        assert re.search(r"^\w+Error: ", message, flags=re.MULTILINE), message
+        assert len(message) < 600, message[:300]
+        assert not re.search(r"[A-Za-z0-9+/=]{200}", message), message[:300]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_written_question_has_a_place_for_the_answer(built, chapter):
+    """An exercise that also asks a question in words (ex3_3: how the cost grows) gets an
+    answer cell under the student's function."""
+    text = assignments.chapter_file(chapter).read_text(encoding="utf-8")
+    cells = notebook(built, chapter, "student").cells
+    for exercise in assignments.GRADED[chapter]:
+        asked = assignments.asks_question(assignments.exercise_text(text, exercise.label))
+        stub = next(i for i, c in enumerate(cells) if f"write {exercise.function}:" in c.source)
+        answer = cells[stub + 1]
+        has_place = answer.cell_type == "markdown" and answer.source == assignments.ANSWER
+        assert has_place == asked, (exercise.label, answer.source)
+
+
+def test_the_written_questions_are_found():
+    """The exercises whose texts ask a question besides the code (6 on today's chapters)."""
+    asked = [
+        g.label
+        for chapter in CHAPTERS
+        for g in assignments.GRADED[chapter]
+        if assignments.asks_question(
+            assignments.exercise_text(assignments.chapter_file(chapter).read_text(), g.label)
+        )
+    ]
+    assert "ch03-ex-nonlocal" in asked and "ch00-ex-softmax" not in asked
+    assert not assignments.asks_question("return `x if y else z` or $a ? b$; check it.")
+
+
+def test_make_assignments_installs_the_teach_extra_alone():
+    """`make assignments` installs the package with its teach extra (and torch, pinned first),
+    not the whole development environment; the kit's build needs nothing else (``built``)."""
+    run = subprocess.run(
+        ["make", "-n", "-B", "-C", str(ROOT), "assignments"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    installs = [line for line in run.stdout.splitlines() if " install " in line]
+    assert installs, run.stdout
+    for line in installs:
+        assert line.endswith(("--upgrade pip", "torch==2.13.0", "-e '.[teach]'")), line
+    assert "book/assignments.py" in run.stdout
 
 
 def test_unknown_chapters_are_refused_by_name(capsys):
