@@ -51,7 +51,7 @@ test: $(STAMP) $(ASSETS) chromium
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
 	$(MAKE) dist notebooks pdf
 	# two browsers, one per worker: the page checks are independent
-	$(BIN)/pytest -n $(JOBS) --dist worksteal -m site tests/test_site.py tests/test_takeaway.py --durations=5
+	$(BIN)/pytest -n $(JOBS) --dist worksteal -m site tests/test_site.py tests/test_takeaway.py tests/test_clean_notebooks.py --durations=5
 
 # The instructors' kit into _build/assignments/<chapter>/{student,autograder} (book/assignments.py):
 # the package and its `teach` extra alone (otter-grader), not the whole development environment
