@@ -373,6 +373,16 @@ def test_the_written_questions_are_found():
     assert not assignments.asks_question("return `x if y else z` or $a ? b$; check it.")
 
 
+def test_the_docs_grade_a_folder_with_the_batch_command():
+    """The pages that tell instructors how to grade name book/grade.py, and none tells them to
+    give `otter run` a folder (it grades one submission: IsADirectoryError)."""
+    for page in ("README.md", "book/how_to_use.md", "book/teaching.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        assert "book/grade.py" in text, page
+        assert not re.search(r"otter run -a \S+ submissions/", text), page
+    assert "grader.export" in (ROOT / "book" / "how_to_use.md").read_text(encoding="utf-8")
+
+
 def test_make_assignments_installs_the_teach_extra_alone():
     """`make assignments` installs the package with its teach extra (and torch, pinned first),
     not the whole development environment; the kit's build needs nothing else (``built``)."""
