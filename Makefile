@@ -35,10 +35,12 @@ $(ASSETS): vendor/package.json vendor/package-lock.json vendor/collect.sh
 
 assets: $(ASSETS)
 
+# Chromium prints the PDF; poppler's pdfinfo numbers its contents, pdftotext checks it (make pdf)
 chromium:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { echo "installing Debian's chromium and chromium-driver for the browser test"; \
-	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+	  command -v pdfinfo >/dev/null || \
+	  { echo "installing Debian's chromium, chromium-driver and poppler-utils (browser test, PDF)"; \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null; }
 
 book: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build . -W --keep-going

@@ -659,6 +659,51 @@ def test_the_site_serves_the_whole_book_as_a_pdf():
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert data.startswith(b"%PDF") and pages >= 10 * len(chapter_pages()), pages
     assert f2p_book.PDF in (SITE / "book" / "how_to_use.html").read_text()
+    # issue 39: no dead "Show code cell source" toggles; the contents have page numbers
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Show code cell" not in text
+    contents = text.split("\f", 1)[0]
+    assert re.search(r"How to use this course\s+\d+\s", contents), contents[:500]
+
+
+WIDE_PAGE = """<!DOCTYPE html><html><head><link rel="stylesheet" href="f2p.css"></head>
+<body><main><div class="f2p-print">
+<h2>Chapters at a glance</h2>
+<div class="math">{wide}</div>
+<table class="table"><tr>{cells}</tr></table>
+<p>Text, then a paragraph wider than the page that nothing may scale:</p>
+{unfit}
+</div></main></body></html>"""
+
+
+@pytest.mark.site
+def test_print_scales_wide_math_and_tables_and_fails_on_what_still_overflows(tmp_path):
+    """The print path lays the page out at the printable width, scales display math and tables
+    that are too wide (issue 39: about 35 were cut off, with a scrollbar printed under them), and
+    refuses to print anything that still runs past the page; poppler reads the result."""
+    sys.path.insert(0, str(ROOT / "book"))
+    from print_pdf import PRINTABLE_WIDTH_PX, print_page
+    from site_browser import serve
+
+    (tmp_path / "f2p.css").write_text((ROOT / "book" / "_static" / "f2p.css").read_text())
+    wide = '<span style="display:inline-block;width:1400px">x = ' + "a + " * 80 + "b</span>"
+    cells = "".join(f"<td>column{i:02d}_with_a_long_name</td>" for i in range(8))
+    (tmp_path / "fits.html").write_text(WIDE_PAGE.format(wide=wide, cells=cells, unfit=""))
+    unfit = '<p style="width:1500px;overflow:hidden">' + "word " * 300 + "</p>"
+    (tmp_path / "overflows.html").write_text(WIDE_PAGE.format(wide="", cells="", unfit=unfit))
+    with serve(tmp_path) as origin:
+        report = print_page(f"{origin}/fits.html", tmp_path / "fits.pdf", settle_ms=100)
+        with pytest.raises(SystemExit, match="run past the printable area"):
+            print_page(f"{origin}/overflows.html", tmp_path / "overflows.pdf", settle_ms=100)
+    assert report["scaled"] >= 2 and report["overflowing"] == []
+    assert not (tmp_path / "overflows.pdf").exists()
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", str(tmp_path / "fits.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    right = [float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes)]
+    margin = 1.5 / 2.54 * 72  # points
+    assert right and max(right) <= 595.3 - margin + 1, (max(right), PRINTABLE_WIDTH_PX)
+    assert "column07_with_a_long_name" in boxes  # the table's last column is on the page
 
 
 @pytest.mark.build
