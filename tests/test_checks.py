@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -19,12 +21,33 @@ def test_correct_answer_passes(capsys):
     assert capsys.readouterr().out.startswith("PASS softmax")
 
 
-def test_naive_softmax_fails_on_large_logits():
-    def naive(z):
-        return torch.exp(z) / torch.exp(z).sum(-1, keepdim=True)
+def naive_softmax(z):
+    return torch.exp(z) / torch.exp(z).sum(-1, keepdim=True)
 
-    with pytest.raises(checks.CheckFailed, match="wrong values at index"):
-        checks.softmax(naive)
+
+def global_max_softmax(z):  # subtracts the maximum of the whole tensor, not each row's
+    e = torch.exp(z - z.max())
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "rows_broken"),
+    [(naive_softmax, "all"), (global_max_softmax, "some")],
+)
+def test_softmax_shortcuts_fail_on_every_trial(wrong, rows_broken):
+    """Not one lucky entry: in every trial the naive form is NaN in every row (each row's largest
+    logit is beyond +-709.8, where float64's exp overflows or underflows to 0), and subtracting
+    the whole tensor's maximum is NaN in some row, while the row-maximum form stays finite."""
+    gen = torch.Generator().manual_seed(0)  # the checker's seed
+    for _ in range(5):  # the checker's trials
+        (z,) = checks._softmax_inputs(gen)
+        assert z.dtype == torch.float64
+        assert (z.max(-1).values.abs() > math.log(torch.finfo(torch.float64).max)).all()
+        broken = (~torch.isfinite(wrong(z))).any(-1)
+        assert broken.all() if rows_broken == "all" else broken.any()
+        assert torch.isfinite(stable_softmax(z)).all()
+    with pytest.raises(checks.CheckFailed, match=r"wrong values at index .*\(trial 0,"):
+        checks.softmax(wrong)
 
 
 def test_shape_mismatch_is_reported():

@@ -159,8 +159,10 @@ def test_length_penalty_by_hand():
     correct = torch.tensor([[1, 0, 1], [0, 1, 0], [1, 0, 1]])
     expected = torch.tensor([[0.5, 0.0, -0.5], [0.0, -0.5, -0.5], [0.0, 0.0, 0.0]])
     torch.testing.assert_close(losses.length_penalty(lengths, correct), expected)
-    with pytest.raises(ValueError, match="k >= 2"):
+    with pytest.raises(ValueError, match=r"expected lengths of shape \(problems, k\) with k >= 2"):
         losses.length_penalty(torch.tensor([[3]]), torch.tensor([[1]]))
+    with pytest.raises(ValueError, match=r"shape \(1, 3\) != lengths' \(1, 2\)"):
+        losses.length_penalty(torch.tensor([[3, 4]]), torch.tensor([[1, 0, 1]]))
 
 
 def test_grpo_and_reinforce_losses_on_known_inputs():

@@ -131,14 +131,26 @@ def _reference_softmax(z: torch.Tensor) -> torch.Tensor:
 
 
 def _softmax_inputs(gen: torch.Generator) -> tuple[torch.Tensor]:
-    rows, classes = (int(v) for v in torch.randint(1, 6, (2,), generator=gen))
-    # large logits catch the overflow of exp() without the max-subtraction trick
-    return (torch.randn(rows, classes + 1, generator=gen, dtype=torch.float64) * 300,)
+    """Logits (rows, classes) in float64 that no shortcut survives. Each row is a few units of
+    spread around its own offset, drawn from +-[800, 1200]; the first row's offset is positive and
+    the second's negative. So in every trial each row's largest logit lies beyond +-709.8 (the
+    naive exp(z) / sum exp(z) overflows to inf / inf or underflows to 0 / 0, NaN either way), and
+    the rows are more than 1,500 apart (subtracting the maximum of the whole tensor instead of each
+    row's leaves the second row at exp(-1500) = 0, NaN again)."""
+    rows = int(torch.randint(2, 6, (1,), generator=gen))
+    classes = int(torch.randint(2, 7, (1,), generator=gen))
+    signs = torch.where(torch.rand(rows, generator=gen) < 0.5, -1.0, 1.0).double()
+    signs[:2] = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    offsets = signs * (800 + 400 * torch.rand(rows, generator=gen, dtype=torch.float64))
+    spread = 3 * torch.randn(rows, classes, generator=gen, dtype=torch.float64)
+    return (offsets[:, None] + spread,)
 
 
 def softmax(candidate: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """Chapter 00 exercise: a numerically stable softmax over the last axis,
-    ``softmax(z)_k = exp(z_k - max z) / sum_j exp(z_j - max z)`` (eq. (2) of chapter 00)."""
+    ``softmax(z)_k = exp(z_k - m) / sum_j exp(z_j - m)`` with ``m`` each row's maximum (the first
+    equation of chapter 00). Every trial's logits make the naive form and the whole tensor's
+    maximum fail (:func:`_softmax_inputs`)."""
     check_function(candidate, _reference_softmax, _softmax_inputs, name="softmax")
 
 

@@ -20,14 +20,15 @@ import math
 import torch
 
 
-def _check_groups(rewards: torch.Tensor, *others: torch.Tensor) -> None:
-    if rewards.dim() != 2 or rewards.shape[1] < 2:
+def _check_groups(first: torch.Tensor, *others: torch.Tensor, name: str = "rewards") -> None:
+    """``first`` (called ``name`` in messages) is (problems, k) with k >= 2; ``others`` match it."""
+    if first.dim() != 2 or first.shape[1] < 2:
         raise ValueError(
-            f"expected rewards of shape (problems, k) with k >= 2, got {tuple(rewards.shape)}"
+            f"expected {name} of shape (problems, k) with k >= 2, got {tuple(first.shape)}"
         )
     for other in others:
-        if other.shape != rewards.shape:
-            raise ValueError(f"shape {tuple(other.shape)} != rewards' {tuple(rewards.shape)}")
+        if other.shape != first.shape:
+            raise ValueError(f"shape {tuple(other.shape)} != {name}' {tuple(first.shape)}")
 
 
 def tau_log_z(rewards: torch.Tensor, tau: float) -> torch.Tensor:
@@ -113,7 +114,7 @@ def length_penalty(lengths: torch.Tensor, correct: torch.Tensor) -> torch.Tensor
     """k1.5's length reward over each problem's k responses (G, k):
     lambda = 0.5 - (len - min_len) / (max_len - min_len); lambda if correct, min(0, lambda) if
     not. When all k responses have the same length there is no length signal: 0 for all."""
-    _check_groups(lengths.float(), correct.float())
+    _check_groups(lengths, correct, name="lengths")
     lengths = lengths.float()
     shortest = lengths.min(dim=1, keepdim=True).values
     span = lengths.max(dim=1, keepdim=True).values - shortest
