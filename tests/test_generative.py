@@ -110,8 +110,70 @@ def test_pixelcnn_masks_zero_the_right_taps():
     assert g.causal_mask(7, "A").sum() == 7 * 3 + 3
 
 
-def test_fvsbn_parameter_count():
-    assert g.FVSBN(64).num_free_parameters() == 64 * 63 // 2 + 64
+def test_free_parameter_counts():
+    """Masked zeros are not parameters: FVSBN has D(D-1)/2 + D (numel says D^2 + D)."""
+    d, h = 64, 16
+    assert g.FVSBN(d).num_free_parameters() == d * (d - 1) // 2 + d
+    assert g.NADE(d, hidden=h).num_free_parameters() == 2 * h * d + h + d
+    made = g.MADE(d, hidden=[h])
+    kept = made.layers[0].mask.sum() + made.out.mask.sum()
+    assert made.num_free_parameters() == int(kept) + h + d  # + the biases
+    ensemble = g.MADE(d, hidden=[h], num_masks=4, order_agnostic=True)
+    union = ensemble.hidden_masks_0.amax(0).sum() + ensemble.out_masks.amax(0).sum()
+    assert ensemble.num_free_parameters() == int(union) + h + d
+    pixelcnn = g.PixelCNN(8, 8, channels=4, blocks=1, first_kernel=3)
+    assert pixelcnn.num_free_parameters() == sum(p.numel() for p in pixelcnn.parameters()) - (
+        4 * 5 + 2 * 2 * 4  # the masked taps: 5 of 3x3 in the type-A layer, 4 in type B
+    )
+
+
+def test_fvsbn_context_restricts_and_is_checked():
+    before = torch.ones(D_TINY, D_TINY, dtype=torch.bool).tril(-1)
+    context = before & (torch.arange(D_TINY)[None, :] >= torch.arange(D_TINY)[:, None] - 2)
+    model = g.FVSBN(D_TINY, context=context)
+    torch.nn.init.normal_(model.weight)
+    assert torch.equal(g.receptive_field(model), context)
+    assert model.num_free_parameters() == int(context.sum()) + D_TINY
+    with pytest.raises(ValueError, match="within the pixels before"):
+        g.FVSBN(D_TINY, context=~before)
+
+
+def trained(model, steps=30):
+    """A few Adam steps on random binary images, so the probe meets trained weights."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x = torch.bernoulli(
+        torch.full((32, model.dim), 0.3), generator=torch.Generator().manual_seed(0)
+    )
+    for _ in range(steps):
+        opt.zero_grad()
+        (-model.log_prob(x).mean()).backward()
+        opt.step()
+    return model
+
+
+@pytest.mark.parametrize("name", ["fvsbn", "nade", "made", "pixelcnn"])
+def test_receptive_field_of_a_trained_model_is_causal(name):
+    model = trained(tiny_models()[name])
+    field = g.receptive_field(model)
+    pos = positions(model.order)
+    assert not field[~(pos[None, :] < pos[:, None])].any()  # never itself or a later pixel
+    if name in ("fvsbn", "nade"):  # every earlier pixel is read
+        assert torch.equal(field, pos[None, :] < pos[:, None])
+    if name == "made":  # only through the paths the masks leave (a dead ReLU may cut more)
+        paths = model.out.mask @ model.layers[1].mask @ model.layers[0].mask
+        assert not field[paths == 0].any() and field.sum() > 0
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 3, 3, 1), (7, 7, 3, 3, 2), (6, 9, 5, 3, 3)])
+def test_pixelcnn_probe_matches_its_masks_and_finds_the_blind_spot(shape):
+    height, width, first, kernel, blocks = shape
+    torch.manual_seed(0)
+    model = g.PixelCNN(height, width, channels=16, blocks=blocks, first_kernel=first, kernel=kernel)
+    field = g.receptive_field(trained(model))
+    assert torch.equal(field, g.pixelcnn_field(height, width, first, kernel, blocks))
+    if height >= 6:  # (row 2, col 0) is blind to (row 1, the last column): a blind spot
+        d = 2 * width
+        assert not field[d, width + width - 1] and field[d, width]
 
 
 def test_conditional_sampling_keeps_the_known_prefix():

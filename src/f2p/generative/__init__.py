@@ -18,6 +18,7 @@ from f2p.generative.fvsbn import FVSBN
 from f2p.generative.made import MADE, made_masks
 from f2p.generative.nade import NADE
 from f2p.generative.pixelcnn import PixelCNN, causal_mask
+from f2p.generative.probe import pixelcnn_field, receptive_field
 from f2p.generative.train import FitConfig, History, fit, nll
 
 __all__ = [
@@ -38,4 +39,6 @@ __all__ = [
     "made_masks",
     "nats_to_bits_per_dim",
     "nll",
+    "pixelcnn_field",
+    "receptive_field",
 ]

@@ -38,6 +38,21 @@ class Autoregressive(nn.Module):
         """Logits of ``p(x_d = 1 | pixels before d)`` for every pixel d, shape ``(N, D)``."""
         raise NotImplementedError
 
+    def num_free_parameters(self) -> int:
+        """The parameter entries training can change: every entry, less the weights a fixed 0/1
+        ``mask`` beside them multiplies by zero (they get zero gradient and never act), so a
+        masked model is not credited with the zeros of its masks (``numel`` would count them)."""
+        total = 0
+        for module in self.modules():
+            for name, p in module.named_parameters(recurse=False):
+                mask = self.weight_mask(module) if name == "weight" else None
+                total += p.numel() if mask is None else int((mask.expand_as(p) != 0).sum())
+        return total
+
+    def weight_mask(self, module: nn.Module) -> torch.Tensor | None:
+        """The 0/1 mask on ``module.weight`` (its ``mask`` buffer), or None if it has none."""
+        return getattr(module, "mask", None)
+
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """``log p(x)`` in nats for each row of ``x``: the sum of D Bernoulli log-terms
         (eq. 7.2)."""

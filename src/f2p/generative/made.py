@@ -116,6 +116,15 @@ class MADE(Autoregressive):
     def set_extra_state(self, state: dict) -> None:
         self.use_mask(int(state["mask_index"]))
 
+    def weight_mask(self, module: nn.Module) -> torch.Tensor | None:
+        """A weight is free when any of the K masks keeps it: the union of the layer's masks."""
+        if module is self.out:
+            return self.out_masks.amax(0)
+        for i, layer in enumerate(self.layers):
+            if module is layer:
+                return getattr(self, f"hidden_masks_{i}").amax(0)
+        return None
+
     def next_mask(self) -> None:
         """Move to the next mask in turn (called once per training minibatch)."""
         self.use_mask((self.mask_index + 1) % self.num_masks)
