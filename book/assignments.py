@@ -648,13 +648,19 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
 
 
 def build_wheel(folder: Path) -> Path:
-    """The course package's wheel, built from this checkout into ``folder``."""
+    """The course package's wheel, built from this checkout into ``folder`` (offline, from a copy
+    of the package's files, so that builds running at once share no ``build/`` folder)."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp]
-        run = subprocess.run([*command, str(ROOT)], capture_output=True, text=True)
+        project, dist = Path(tmp) / "project", Path(tmp) / "dist"
+        skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+        shutil.copytree(ROOT / "src", project / "src", ignore=skip)
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy(ROOT / name, project / name)
+        command = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist]
+        run = subprocess.run([*command, project], capture_output=True, text=True)
         if run.returncode != 0:
             raise SystemExit(f"building the wheel failed:\n{(run.stdout + run.stderr)[-3000:]}")
-        (built,) = Path(tmp).glob("*.whl")
+        (built,) = dist.glob("*.whl")
         if built.name != WHEEL:
             raise SystemExit(f"built {built.name}, expected {WHEEL}")
         folder.mkdir(parents=True, exist_ok=True)
