@@ -122,3 +122,22 @@ def test_a_short_run_improves_pendulum_well_above_random():
     _, history = ddpg.train_ddpg(config, seed=0, progress=False)
     assert history.eval_returns[0] < -800  # the untrained actor
     assert max(history.eval_returns) > -400
+
+
+def test_tau_one_is_the_same_algorithm_as_no_target_networks():
+    """Chapter 09 runs only one of the two: with tau = 1 the targets are copied after every update,
+    so each critic target is computed with the learned networks, as without target networks."""
+    common = dict(total_steps=300, learning_starts=100, hidden=(8, 8), batch_size=16)
+    common.update(eval_every=100, eval_episodes=1)
+    runs = [
+        ddpg.train_ddpg(ddpg.DDPGConfig(**common, **change), seed=3, progress=False)
+        for change in ({"tau": 1.0}, {"target_networks": False})
+    ]
+    (copied, history_copied), (none, history_none) = runs
+    torch.testing.assert_close(
+        torch.nn.utils.parameters_to_vector(copied.actor.parameters()),
+        torch.nn.utils.parameters_to_vector(none.actor.parameters()),
+        rtol=0,
+        atol=0,
+    )
+    assert history_copied.eval_returns == history_none.eval_returns

@@ -127,15 +127,17 @@ def tabular_actor_critic(
     record_every: int = 200,
     seed: int = 0,
 ) -> TabularRun:
-    """One long trajectory of online actor-critic updates (chapter 08, algorithms 1-3).
+    """One long trajectory of online actor-critic updates (chapter 08: the first three rows of
+    its table of actor-critic algorithms).
 
     - QAC: critic q(s, a) by SARSA, actor theta += lr * grad log pi(a|s) * q(s, a).
     - A2C: critic v(s) by TD(0), actor weighted by the TD error delta (an advantage estimate).
     - off-policy A2C: actions from ``behaviour`` (default uniform); both updates are weighted
-      by the importance ratio rho = pi(a|s) / beta(a|s).
+      by the importance ratio omega = pi(a|s) / beta(a|s).
 
-    Every ``episode_length`` steps the agent restarts in a random state (exploring starts), so
-    that an on-policy agent whose policy turns greedy early still visits every state.
+    Every ``episode_length`` steps the agent restarts in a uniformly random state (a random
+    start state only, not the random first action of exploring starts), so that an on-policy
+    agent whose policy turns greedy early still visits every state.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -175,13 +177,13 @@ def tabular_actor_critic(
             critic[s, a] += critic_lr * td
             a = a_next
         else:
-            rho = pi[s, a] / probs[a]  # importance ratio pi/beta (1 when on-policy)
+            omega = pi[s, a] / probs[a]  # importance ratio pi/beta (1 when on-policy)
             td = r + gamma * critic[s_next] - critic[s]
-            theta[s] += actor_lr * rho * td * score
-            critic[s] += critic_lr * rho * td
+            theta[s] += actor_lr * omega * td * score
+            critic[s] += critic_lr * omega * td
         pi[s] = softmax_policy(theta[s : s + 1])[0]
         s = s_next
-        if (t + 1) % episode_length == 0:  # exploring start
+        if (t + 1) % episode_length == 0:  # restart in a random state
             s = int(rng.integers(nS))
             if algorithm == "QAC":
                 a = int(rng.choice(nA, p=pi[s]))
