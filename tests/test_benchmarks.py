@@ -47,8 +47,12 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ),
         ("ch07_nade_speed.py", ["--dim", "16", "--hidden", "8", "--batch", "4", "--samples", "2"]),
         ("ch07_nade_mnist.py", ["--dataset", "digits", "--hidden", "8", "--epochs", "2"]),
-        ("ch07_real_mnist.py", ["--seeds", "0", "--hidden", "8", "--epochs", "1"]),
+        (
+            "ch07_real_mnist.py",
+            ["--seeds", "0", "--epochs", "1", "--models", "FVSBN", "--sizes", "100"],
+        ),
         ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),
+        ("ch08_pendulum_replay.py", ["--seeds", "0", "--steps", "400"]),
         (
             "ch09_ddpg_vs_sb3.py",
             [
@@ -149,12 +153,26 @@ def test_censored_median_counts_seeds_that_never_reached_the_target(harness):
     row = harness.sustained_row(
         "steps",
         "steps_to_sustained",
-        [{"steps_to_sustained": None, "budget_steps": 50}] * 2,
-        [{"steps_to_sustained": 7, "budget_steps": 50}],
+        [{"steps_to_sustained": None, "budget_steps": 50, "evaluations_sustained": 0}] * 2,
+        [{"steps_to_sustained": 7, "budget_steps": 50, "evaluations_sustained": 4}],
         "ref",
     )
     assert row["ours"] == 50 and row["reference"] == 7 and row["censored"] == ["ours"]
+    assert row["quantity"] == "steps"  # no median rests on a final evaluation alone
     results.validate({**GOOD_HEADER, "rows": [row]})
+
+
+def test_a_median_resting_on_the_final_evaluation_alone_is_marked(harness):
+    """Seed 1 sustains only at its last evaluation, so its 'steps to sustained' is its whole
+    budget; when it sits at the median, the row says so."""
+    returns = {0: [10, 500, 500, 500], 1: [10, 20, 30, 500], 2: [10, 20, 30, 40]}
+    ours = [harness.summarise([0, 1, 2, 3], r, [0, 1, 2, 3], {"all": 3.0}, 3, 475) for r in
+            returns.values()]  # fmt: skip
+    assert [r["evaluations_sustained"] for r in ours] == [3, 1, 0]
+    assert harness.censored_middle([r["steps_to_sustained"] for r in ours], [3, 3, 3]) == [1]
+    row = harness.sustained_row("steps", "steps_to_sustained", ours, ours[:1], "ref")
+    assert row["ours"] == 3 and row["reference"] == 1
+    assert row["quantity"].endswith("only at its final evaluation: ours)")
 
 
 def test_sb3_is_evaluated_at_the_same_step_counts_as_our_trainer(harness):

@@ -47,9 +47,10 @@ class NADE(Autoregressive):
         """Eq. (7) a block of ``block`` pixels at a time. Between blocks the pre-activation is
         carried as in eq. (7.7); inside a block, a_{s+i} = a_s + sum_{j<i} W[:, o_{s+j}] x_{o_{s+j}}
         for all i at once, one (N, B, B) x (B, H) matrix product with a strictly lower-triangular
-        mask. That is O(HDB) multiply-adds per image instead of O(HD), but in D/B large tensor
-        operations instead of D small ones, and no (N, H, D) tensor is ever held: the fastest
-        form on a CPU (measured in chapter 07 and ``benchmarks/ch07_nade_speed.py``)."""
+        mask. That is O(HDB) multiply-adds per image instead of O(HD), but in D/B tensor
+        operations instead of D small ones, and no (N, H, D) tensor is ever held. Which form is
+        fastest depends on the machine and its load: chapter 07 and
+        ``benchmarks/ch07_nade_speed.py`` measure it, with the spread over repeated rounds."""
         if block < 1:
             raise ValueError(f"block must be a positive int, got {block}")
         Wo, Vo, bo = self._in_order()

@@ -23,12 +23,22 @@ def image_grid(
 
 
 def show_images(
-    x: torch.Tensor, height: int, width: int, cols: int = 10, title: str = "", ax=None
+    x: torch.Tensor,
+    height: int,
+    width: int,
+    cols: int = 10,
+    title: str = "",
+    ax=None,
+    boundary: int | None = None,
 ) -> plt.Axes:
-    """Binary images in a grid (grey frames between them)."""
+    """Binary images in a grid (grey frames between them). With ``boundary``, a red line under
+    the first ``boundary`` pixel rows of every image below the grid's first row (in a completion
+    grid: the given rows above it, the sampled ones below)."""
     fig_width, fig_height = fit_to_column(cols * 0.6, max(1, -(-len(x) // cols)) * 0.6)
     ax = ax or plt.subplots(figsize=(fig_width, fig_height + 0.4))[1]
     ax.imshow(image_grid(x, height, width, cols), cmap="gray_r", vmin=0, vmax=1)
+    for r in range(1, -(-len(x) // cols)) if boundary else ():
+        ax.axhline(r * (height + 1) + boundary + 0.5, color="tab:red", lw=1.2)
     ax.set_title(title)
     ax.axis("off")
     return ax
