@@ -73,12 +73,10 @@ def median(values) -> float | None:
     return float(np.median(values)) if values else None
 
 
-def censored_median(values, bounds) -> tuple[float, bool]:
-    """The median over runs where ``None`` marks a run that never got there within its budget
-    (right-censored: its value is above its ``bound``, e.g. the budget). Such runs count as
-    larger than every value that was reached, so a seed that never sustains is not dropped.
-    Returns (median, censored): when a censored run lies at the median, the figure is a lower
-    bound, computed with the censored runs at their bounds."""
+def censored_middle(values, bounds) -> list[int]:
+    """The indices of the run(s) at the median (one for an odd count, two for an even one), with
+    the runs ordered as :func:`censored_median` orders them: ``None`` (never got there) after
+    every value that was reached, ties among them broken by ``bounds``."""
     values, bounds = list(values), list(bounds)
     if not values or len(values) != len(bounds):
         raise ValueError(
@@ -88,7 +86,17 @@ def censored_median(values, bounds) -> tuple[float, bool]:
         range(len(values)), key=lambda i: (values[i] is None, values[i] or 0.0, bounds[i])
     )
     n = len(order)
-    middle = order[(n - 1) // 2 : n // 2 + 1]
+    return order[(n - 1) // 2 : n // 2 + 1]
+
+
+def censored_median(values, bounds) -> tuple[float, bool]:
+    """The median over runs where ``None`` marks a run that never got there within its budget
+    (right-censored: its value is above its ``bound``, e.g. the budget). Such runs count as
+    larger than every value that was reached, so a seed that never sustains is not dropped.
+    Returns (median, censored): when a censored run lies at the median, the figure is a lower
+    bound, computed with the censored runs at their bounds."""
+    values, bounds = list(values), list(bounds)
+    middle = censored_middle(values, bounds)
     censored = any(values[i] is None for i in middle)
     figure = float(np.mean([bounds[i] if values[i] is None else values[i] for i in middle]))
     return figure, censored
@@ -98,12 +106,27 @@ def sustained_row(
     quantity: str, key: str, ours: list[dict], reference: list[dict], source: str
 ) -> dict:
     """A results row for ``key`` ("steps_to_sustained" or "seconds_to_sustained"): the censored
-    medians of our runs and the reference's, each run censored at its whole budget."""
+    medians of our runs and the reference's, each run censored at its whole budget. When a run at
+    a median sustained only from its final evaluation (one evaluation behind the figure, which
+    is then that run's whole budget), the quantity says so and names the side."""
     bound = {"steps_to_sustained": "budget_steps", "seconds_to_sustained": "train_seconds"}[key]
     (mine, mine_cut), (theirs, theirs_cut) = (
         censored_median([r[key] for r in runs], [r[bound] for r in runs])
         for runs in (ours, reference)
     )
+    one_hit = [
+        name
+        for name, runs in (("ours", ours), ("reference", reference))
+        if any(
+            runs[i]["evaluations_sustained"] == 1
+            for i in censored_middle([r[key] for r in runs], [r[bound] for r in runs])
+        )
+    ]
+    if one_hit:
+        quantity += (
+            f" (the median rests on a seed sustained only at its final evaluation: "
+            f"{' and '.join(one_hit)})"
+        )
     row = {
         "quantity": quantity,
         "ours": round(mine, 2),
@@ -118,12 +141,15 @@ def sustained_row(
 
 def summarise(steps, returns, train_seconds, seconds, budget: int, threshold: float) -> dict:
     """One run's figures: steps and training seconds until the evaluation return is sustained at
-    ``threshold`` (None if never), final return, steps per second, and the time split."""
+    ``threshold`` (None if never), how many evaluations that rests on (from the first sustained
+    one to the last; 1: the final evaluation alone, 0: never), final return, steps per second,
+    and the time split."""
     i = rl.sustained_index(returns, threshold)
     total = train_seconds[-1]
     return {
         "steps_to_sustained": steps[i] if i is not None else None,
         "seconds_to_sustained": train_seconds[i] if i is not None else None,
+        "evaluations_sustained": len(returns) - i if i is not None else 0,
         "budget_steps": steps[-1],  # a seed that never sustains is censored at its last step
         "final_return": returns[-1],
         "steps_per_second": budget / total,
@@ -138,7 +164,8 @@ def report(label: str, result: dict) -> None:
     seconds = result["seconds_to_sustained"]
     print(
         f"{label}: sustained from {result['steps_to_sustained']} steps / "
-        f"{'-' if seconds is None else f'{seconds:.1f}'} s, "
+        f"{'-' if seconds is None else f'{seconds:.1f}'} s "
+        f"({result['evaluations_sustained']} evaluations), "
         f"final {result['final_return']:.0f}, "
         f"{result['steps_per_second']:,.0f} steps/s ({split})",
         flush=True,
