@@ -4,8 +4,11 @@ otter-grader autograder, cut from the chapter's graded exercises (``make assignm
     python book/assignments.py [--out _build/assignments] [CHAPTER ...]   (e.g. 08_actor_critic)
 
 Each chapter's graded exercises are listed in :data:`GRADED`. The exercise's text and its
-solution come from the chapter itself (the ``{exercise}`` and ``{solution-start}`` blocks), so
-the site, the key and the student version cannot drift apart. For each chapter the script
+solution come from the chapter itself, as its reader's notebook renders them (the book's own
+converter, book/_ext/f2p_notebooks.py, found by the cells' ``f2p`` metadata; the built site's
+notebooks, else a build of the book that executes nothing: book/reader_notebooks.py), so the
+site, the downloads, the key and the student version cannot drift apart, and the students read
+the site's numbers and references, not MyST. For each chapter the script
 writes an otter-assign source notebook (the key with otter's question, solution and test
 markers) and runs ``otter assign`` on it, which writes
 
@@ -22,13 +25,15 @@ the student notebook and into the autograder zip (``files/``), whose grading ima
 from there, on the Python of :data:`PYTHON`, so neither needs a release on the package index.
 
 It needs the ``teach`` extra only (``make assignments`` installs nothing else): otter-grader,
-and ``build`` for the wheel.
+and the book's stack, which renders the chapters and builds the wheel; this process imports none
+of the book's modules (the rendering runs as ``jupyter-book`` in a process of its own).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import re
 import shutil
 import subprocess
@@ -43,6 +48,7 @@ from typing import Any
 import nbformat
 import torch
 import yaml
+from reader_notebooks import reader_notebooks
 
 import f2p
 from f2p import checks, grading
@@ -365,45 +371,34 @@ def chapter_file(chapter: str) -> Path:
     return found[0]
 
 
-def _block(text: str, pattern: str, what: str) -> re.Match[str]:
-    match = re.search(pattern, text, flags=re.MULTILINE | re.DOTALL)
-    if match is None:
-        raise SystemExit(f"no {what} in the chapter")
-    return match
+@functools.cache
+def reader_notebook(chapter: str) -> nbformat.NotebookNode:
+    """``chapter`` as a reader's notebook: its Markdown rendered by the book's own converter
+    (book/_ext/f2p_notebooks.py), numbers and references as on the site, no MyST, no macros."""
+    path = reader_notebooks() / chapter_file(chapter).relative_to(ROOT).with_suffix(".ipynb")
+    return nbformat.read(path, as_version=4)
 
 
-def exercise_text(text: str, label: str) -> str:
-    """The body of the ``{exercise}`` block labelled ``label``."""
-    pattern = rf"^```{{exercise}}\n:label: {re.escape(label)}\n(.*?)^```$"
-    return _block(text, pattern, f"exercise {label!r}").group(1).strip()
+def _region(chapter: str, kind: str, label: str) -> list[nbformat.NotebookNode]:
+    cells = [
+        c for c in reader_notebook(chapter).cells if c.metadata.get("f2p", {}).get(kind) == label
+    ]
+    if not cells:
+        raise SystemExit(f"no {kind} {label!r} in chapter {chapter}")
+    return cells
 
 
-def solution_parts(text: str, label: str) -> list[tuple[str, str]]:
+def exercise_text(chapter: str, label: str) -> str:
+    """The exercise labelled ``label`` as the reader's notebook shows it (a titled block)."""
+    (cell,) = _region(chapter, "exercise", label)
+    return cell.source
+
+
+def solution_parts(chapter: str, label: str) -> list[tuple[str, str]]:
     """The solution of exercise ``label`` in order, as ("markdown", text) and ("code", source)
-    parts."""
-    pattern = rf"^````{{solution-start}} {re.escape(label)}\n.*?^````\n(.*?)^````{{solution-end}}"
-    body = _block(text, pattern, f"solution of {label!r}").group(1)
-    pieces = re.split(r"^```{code-cell} ipython3\n(.*?)^```$", body, flags=re.M | re.S)
-    parts = [("code" if i % 2 else "markdown", piece.strip()) for i, piece in enumerate(pieces)]
-    return [(kind, piece) for kind, piece in parts if piece]
-
-
-ROLE = re.compile(r"\{(eq|prf:ref|ref|numref|doc|cite|cite:p|cite:t|term)\}`([^`]*)`")
-
-
-def plain_markdown(text: str) -> str:
-    """MyST that Jupyter renders: roles become text, ``{math}`` blocks become $$ ... $$."""
-
-    def role(match: re.Match[str]) -> str:
-        kind, target = match.groups()
-        if kind.startswith("cite"):
-            return f"[{target}]"
-        if kind == "eq":
-            return f"(the chapter's equation {target})"
-        return f"*{target.split('<')[0].strip() or target}* (in the chapter)"
-
-    text = re.sub(r"^```{math}\n(?::label: .*\n)?(.*?)^```$", r"$$\n\1$$", text, flags=re.M | re.S)
-    return ROLE.sub(role, text)
+    parts; without the reader's pointers to its folded code cells, which the key shows open."""
+    parts = [(c.cell_type, c.source) for c in _region(chapter, "solution", label)]
+    return [(kind, text) for kind, text in parts if kind == "code" or text.startswith("<details>")]
 
 
 def solution_code(code: str, function: str | None) -> str:
@@ -445,13 +440,10 @@ def chapter_number(chapter: str) -> int:
 
 
 def exercise_number(chapter: str, label: str) -> str:
-    """The exercise's number on the site: "7.2" for the second exercise of chapter 7 (the
-    numbered chapters 1-11 number per chapter), "2" in the unnumbered chapter 00."""
-    text = chapter_file(chapter).read_text(encoding="utf-8")
-    labels = re.findall(r"^```{exercise}\n:label: (\S+)$", text, flags=re.MULTILINE)
-    position = labels.index(label) + 1
-    number = chapter_number(chapter)
-    return f"{number}.{position}" if number else str(position)
+    """The exercise's number on the site: "7.2" for the second exercise of chapter 7, "2" in the
+    unnumbered chapter 00."""
+    (cell,) = _region(chapter, "exercise", label)
+    return cell.metadata["f2p"]["number"]
 
 
 def question_name(chapter: str, label: str) -> str:
@@ -534,19 +526,6 @@ def _setup_code() -> str:
     return SETUP.format(requirement=REQUIREMENT, wheel=WHEEL, otter=OTTER)
 
 
-def macros() -> str:
-    """The book's TeX macros as \\newcommand lines, for Jupyter's MathJax."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    defined = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
-    lines = []
-    for name, body in defined.items():
-        if isinstance(body, list):
-            lines.append(f"\\newcommand{{\\{name}}}[{body[1]}]{{{body[0]}}}")
-        else:
-            lines.append(f"\\newcommand{{\\{name}}}{{{body}}}")
-    return "$" + "\n".join(lines) + "$"
-
-
 ANSWER = (
     "*Your answer to the question above* (read by your instructor; the points of the "
     "autograder are for the code): double-click here and replace this text."
@@ -589,7 +568,7 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
             "function where it says `raise NotImplementedError`, then run the check below it: "
             "`grader.check` runs the public tests (a few fixed inputs); the hidden tests, which "
             "carry the points, use other inputs. Calling the course package's own "
-            "implementation of the exercise scores nothing.\n\n" + macros()
+            "implementation of the exercise scores nothing."
         ),
         v4.new_code_cell(_setup_code()),
         v4.new_code_cell(f'import otter\n\ngrader = otter.Notebook("{chapter}.ipynb")'),
@@ -597,14 +576,14 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
     ]
     for exercise in graded:
         label = exercise.label
-        parts = solution_parts(text, label)
+        parts = solution_parts(chapter, label)
         solution = next(
             solution_code(code, exercise.function)
             for kind, code in parts
             if kind == "code" and exercise.function in _functions(code)
         )
         key = [
-            v4.new_markdown_cell(plain_markdown(piece))
+            v4.new_markdown_cell(piece)
             if kind == "markdown"
             else v4.new_code_cell(
                 f"# BEGIN SOLUTION NO PROMPT\n{solution_code(piece, None)}# END SOLUTION"
@@ -618,13 +597,15 @@ def key_notebook(chapter: str) -> nbformat.NotebookNode:
                 f"points: {exercise.points}"
             ),
             v4.new_markdown_cell(
-                f"**Exercise {exercise_number(chapter, exercise.label)}** "
-                f"({exercise.points} {points}). "
-                + plain_markdown(exercise_text(text, exercise.label))
+                f"*{exercise.points} {points}.*\n\n{exercise_text(chapter, exercise.label)}"
             ),
             v4.new_raw_cell("# BEGIN PROMPT"),
             v4.new_code_cell(stub(solution, exercise.function, exercise.hint)),
-            *([v4.new_markdown_cell(ANSWER)] if asks_question(exercise_text(text, label)) else []),
+            *(
+                [v4.new_markdown_cell(ANSWER)]
+                if asks_question(exercise_text(chapter, label))
+                else []
+            ),
             v4.new_raw_cell("# END PROMPT"),
             v4.new_raw_cell("# BEGIN SOLUTION"),
             *key,

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import yaml
 
+try:
+    import fcntl  # POSIX; elsewhere concurrent quick builds are not serialised
+except ImportError:
+    fcntl = None
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 QUICK = ROOT / "_build" / "reader"
@@ -60,10 +65,17 @@ def quick_build(out: Path = QUICK) -> Path:
 
 
 def reader_notebooks(site: Path = SITE, out: Path = QUICK) -> Path:
-    """The folder holding ``chapters/NN_topic/name.ipynb``: the built site's, else a quick
-    build's."""
-    html = site if up_to_date(site) else quick_build(out)
-    return html / "_sources"
+    """The folder holding ``chapters/NN_topic/name.ipynb``: the built site's, else an up-to-date
+    quick build's, else a new quick build's (one at a time: processes that ask at once wait for
+    the first one's)."""
+    if up_to_date(site):
+        return site / "_sources"
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".lock"), "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        html = out / "_build" / "html"
+        return (html if up_to_date(html) else quick_build(out)) / "_sources"
 
 
 if __name__ == "__main__":

@@ -173,15 +173,28 @@ def test_the_packages_own_implementation_scores_nothing(built, chapter):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_kit_reads_like_the_site(built, chapter):
+    """The student's and the key's Markdown is the reader's notebook's (issue 41): no MyST, no
+    book macros, the exercises numbered as on the site."""
+    from test_clean_notebooks import raw_myst
+
+    for version in ("student", "key"):
+        cells = notebook(built, chapter, version).cells
+        text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+        assert not raw_myst(text), (version, raw_myst(text))
+        for exercise in assignments.GRADED[chapter]:
+            assert f"**Exercise {assignments.exercise_number(chapter, exercise.label)}**" in text
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_the_student_version_holds_no_solution(built, chapter):
-    text = (ROOT / assignments.chapter_file(chapter)).read_text(encoding="utf-8")
     student = notebook(built, chapter, "student")
     shown = "\n".join(cell.source for cell in student.cells)
     stubs = "\n".join(cell.source for cell in student.cells if "NotImplementedError" in cell.source)
     for exercise in assignments.GRADED[chapter]:
-        for kind, piece in assignments.solution_parts(text, exercise.label):
+        for kind, piece in assignments.solution_parts(chapter, exercise.label):
             if kind == "markdown":
-                assert assignments.plain_markdown(piece)[:60] not in shown
+                assert piece[:60] not in shown
                 continue
             for line in assignments.solution_code(piece, None).splitlines():
                 if len(line.strip()) > 3 and line not in stubs:
@@ -349,10 +362,9 @@ def test_a_failed_check_says_what_is_wrong_without_the_packed_cases(built, chapt
 def test_a_written_question_has_a_place_for_the_answer(built, chapter):
     """An exercise that also asks a question in words (ex3_3: how the cost grows) gets an
     answer cell under the student's function."""
-    text = assignments.chapter_file(chapter).read_text(encoding="utf-8")
     cells = notebook(built, chapter, "student").cells
     for exercise in assignments.GRADED[chapter]:
-        asked = assignments.asks_question(assignments.exercise_text(text, exercise.label))
+        asked = assignments.asks_question(assignments.exercise_text(chapter, exercise.label))
         stub = next(i for i, c in enumerate(cells) if f"write {exercise.function}:" in c.source)
         answer = cells[stub + 1]
         has_place = answer.cell_type == "markdown" and answer.source == assignments.ANSWER
@@ -365,9 +377,7 @@ def test_the_written_questions_are_found():
         g.label
         for chapter in CHAPTERS
         for g in assignments.GRADED[chapter]
-        if assignments.asks_question(
-            assignments.exercise_text(assignments.chapter_file(chapter).read_text(), g.label)
-        )
+        if assignments.asks_question(assignments.exercise_text(chapter, g.label))
     ]
     assert "ch03-ex-nonlocal" in asked and "ch00-ex-softmax" not in asked
     assert not assignments.asks_question("return `x if y else z` or $a ? b$; check it.")

@@ -152,8 +152,8 @@ def test_solutions_fold_and_every_cell_says_which_exercise_it_belongs_to():
     assert solution_code.metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
     assert notebook.cells[1].metadata.get("jupyter") is None  # a page's own cell stays open
     regions = [c.metadata.get("f2p") for c in notebook.cells]
-    assert regions == [None, None, {"exercise": "ex"}, {"solution": "ex"}, {"solution": "ex"},
-                       {"solution": "ex"}, None]  # fmt: skip
+    exercise, solution = {"exercise": "ex", "number": "3.1"}, {"solution": "ex"}
+    assert regions == [None, None, exercise, solution, solution, solution, None]
     assert notebook.cells[5].source.startswith("<details>\n<summary>Solution to Exercise 3.1 (con")
 
 

@@ -445,7 +445,7 @@ class NotebookWriter:
             self.inline(c) for t in titles for c in t.children if not isinstance(c, nodes.Text)
         ).strip()
         head = f"**Exercise {number}**" + (f" ({subtitle})" if subtitle else "")
-        region = Break({"exercise": node.get("label", "")})
+        region = Break({"exercise": node.get("label", ""), "number": number})
         return [region, *self.quoted(head, node), Break()]
 
     block_exercise_node = block_exercise_enumerable_node
