@@ -235,6 +235,8 @@ def test_a_short_rl_run_and_bad_settings():
     config = RLConfig(iterations=2, problems=2, k=2, digits=(1,), pool=4)
     history = train_rl(model, config, progress=False)
     assert len(history.accuracy) == 2 and all(0 <= a <= 1 for a in history.accuracy)
+    assert [level for level, _ in history.drawn] == [1, 1]
+    assert all(len(set(i)) == 2 and 0 <= min(i) and max(i) < 4 for _, i in history.drawn)
     with pytest.raises(ValueError, match="method"):
         RLConfig(method="ppo")
     with pytest.raises(ValueError, match="k must"):

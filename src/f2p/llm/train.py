@@ -184,6 +184,9 @@ class RLHistory:
     """mean response length (tokens) at each iteration"""
     zero_signal: list[float] = field(default_factory=list)
     """share of problems whose k rewards were all equal (no learning signal)"""
+    drawn: list[tuple[int, list[int]]] = field(default_factory=list)
+    """at each iteration, the level and the pool indices of the problems drawn (so that a probe
+    can tell the pool's trained-on problems from those never drawn)"""
     seconds: dict[str, float] = field(default_factory=lambda: {"rollout": 0.0, "update": 0.0})
 
 
@@ -277,6 +280,7 @@ def train_rl(
         history.accuracy.append(rollouts.rewards.mean().item())
         history.length.append(rollouts.lengths.float().mean().item())
         history.zero_signal.append((rollouts.rewards.std(1) == 0).float().mean().item())
+        history.drawn.append((level, indices.tolist()))
         bar.set_postfix(acc=f"{history.accuracy[-1]:.2f}", len=f"{history.length[-1]:.0f}")
     return history
 
