@@ -27,7 +27,7 @@ class Reported:
 _STH_V1 = "Something-Something V1 top-1 (%)"
 _TSM_TABLE = "TSM paper, Table 2"
 _MNIST_NLL = "binarised MNIST test NLL (nats)"
-_MNIST_SPLIT = "50,000 training / 10,000 test images"
+_MNIST_SPLIT = "50k training / 10k test images"
 
 REPORTED: dict[str, dict[str, Reported]] = {
     "03": {
