@@ -17,12 +17,13 @@ exact test NLL in nats per image):
    images every epoch, tested on the same fixed draw as everything else.
 
 Budget: at most ``--epochs`` epochs a run (``--slow-epochs`` for NADE and PixelCNN), patience
-``--patience``, one torch thread. On a 2-core EPYC shared with other jobs an epoch took about
-11 s for NADE, 14 s for PixelCNN and under 1.5 s for the others, so the defaults (100 and 40
-epochs) take at most about 60 minutes, within the 90 the course allows a benchmark here; the
-committed file ran with ``--slow-epochs 20`` (about 35 minutes) and states its budget in its
-title. Writes ``src/f2p/data/results/ch07_real_mnist.json`` after every experiment, rows named
-``method: metric (mean|std)`` with mean and standard deviation (ddof 0) over the seeds.
+``--patience``, one torch thread. On a 2-core EPYC shared with other jobs an epoch took 9-18 s
+for NADE and 7-10 s for PixelCNN, depending on the load, and under 1.5 s for the others, so the
+defaults (100 and 40 epochs) take at most about 65 minutes, within the 90 the course allows a
+benchmark here; the committed file ran with ``--slow-epochs 20`` (29 minutes) and states its
+budget in its title. Writes ``src/f2p/data/results/ch07_real_mnist.json`` after every
+experiment, rows named ``method: metric (mean|std)`` with mean and standard deviation (ddof 0)
+over the seeds.
 
     python benchmarks/ch07_real_mnist.py
     python benchmarks/ch07_real_mnist.py --epochs 1 --seeds 0 --sizes 200 --out smoke.json
