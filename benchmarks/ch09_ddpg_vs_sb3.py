@@ -82,13 +82,15 @@ def run_sb3(seed: int, args) -> dict:
 
 
 def summarise(steps, returns, train_seconds, seconds, args) -> dict:
-    """Sustained-return point, final return, learning-phase speed and network share of a run."""
+    """Sustained-return point (and how many evaluations it rests on), final return,
+    learning-phase speed and network share of a run."""
     i = rl.sustained_index(returns, THRESHOLD)
     total = train_seconds[-1]
     w = next(k for k, step in enumerate(steps) if step >= args.warmup)  # learning starts here
     return {
         "steps_to_sustained": steps[i] if i is not None else None,
         "seconds_to_sustained": train_seconds[i] if i is not None else None,
+        "evaluations_sustained": len(returns) - i if i is not None else 0,  # as sb3_harness's
         "budget_steps": steps[-1],  # a seed that never sustains is censored at its last step
         "final_return": returns[-1],
         "learning_steps_per_second": (steps[-1] - steps[w]) / (total - train_seconds[w]),
