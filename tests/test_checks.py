@@ -30,9 +30,23 @@ def global_max_softmax(z):  # subtracts the maximum of the whole tensor, not eac
     return e / e.sum(dim=-1, keepdim=True)
 
 
+def shifted_softmax(statistic):  # shifts each row by a statistic other than its maximum
+    def softmax(z):
+        e = torch.exp(z - statistic(z))
+        return e / e.sum(dim=-1, keepdim=True)
+
+    return softmax
+
+
 @pytest.mark.parametrize(
     ("wrong", "rows_broken"),
-    [(naive_softmax, "all"), (global_max_softmax, "some")],
+    [
+        (naive_softmax, "all"),
+        (global_max_softmax, "some"),
+        (shifted_softmax(lambda z: z.mean(-1, keepdim=True)), "some"),
+        (shifted_softmax(lambda z: z.min(-1, keepdim=True).values), "some"),
+        (shifted_softmax(lambda z: z[..., :1]), "some"),
+    ],
 )
 def test_softmax_shortcuts_fail_on_every_trial(wrong, rows_broken):
     """Not one lucky entry: in every trial the naive form is NaN in every row (each row's largest

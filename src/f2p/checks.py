@@ -136,13 +136,19 @@ def _softmax_inputs(gen: torch.Generator) -> tuple[torch.Tensor]:
     the second's negative. So in every trial each row's largest logit lies beyond +-709.8 (the
     naive exp(z) / sum exp(z) overflows to inf / inf or underflows to 0 / 0, NaN either way), and
     the rows are more than 1,500 apart (subtracting the maximum of the whole tensor instead of each
-    row's leaves the second row at exp(-1500) = 0, NaN again)."""
+    row's leaves a row at exp(-1500) = 0 or less, NaN again). Two entries stand out, so that
+    shifting each row by anything but its maximum overflows: the first row's first logit lies
+    1,600 below the rest (its minimum and its first entry are 1,600 below its maximum), and the
+    second row's last logit 4,500 above the rest (its mean, with at most 6 classes, is at least
+    2,250 below its maximum)."""
     rows = int(torch.randint(2, 6, (1,), generator=gen))
     classes = int(torch.randint(2, 7, (1,), generator=gen))
     signs = torch.where(torch.rand(rows, generator=gen) < 0.5, -1.0, 1.0).double()
     signs[:2] = torch.tensor([1.0, -1.0], dtype=torch.float64)
     offsets = signs * (800 + 400 * torch.rand(rows, generator=gen, dtype=torch.float64))
     spread = 3 * torch.randn(rows, classes, generator=gen, dtype=torch.float64)
+    spread[0, 0] -= 1600
+    spread[1, -1] += 4500
     return (offsets[:, None] + spread,)
 
 
