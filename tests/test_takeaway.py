@@ -215,22 +215,24 @@ def requirements_of(wheel: Path) -> list[str]:
 
 def installed_closure(requirements: list[str]) -> set[str]:
     """The distributions of this environment that ``pip install`` of ``requirements`` would
-    bring: the requirements and, recursively, theirs (markers evaluated, extras left out)."""
+    bring: the requirements and, recursively, theirs, with the extras they ask for (nbconvert
+    asks for ``bleach[css]``, whose ``css`` extra brings tinycss2; markers evaluated)."""
     from importlib import metadata
 
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    found: set[str] = set()
-    todo = [Requirement(r) for r in requirements]
+    seen: set[tuple[str, str]] = set()  # (distribution, extra or "")
+    todo = [(Requirement(r), "") for r in requirements]
     while todo:
-        requirement = todo.pop()
-        name = canonicalize_name(requirement.name)
-        if name in found or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+        requirement, parent_extra = todo.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": parent_extra}):
             continue
-        found.add(name)
-        todo += [Requirement(r) for r in metadata.distribution(name).requires or []]
-    return found
+        name = canonicalize_name(requirement.name)
+        for extra in {"", *requirement.extras} - {e for n, e in seen if n == name}:
+            seen.add((name, extra))
+            todo += [(Requirement(r), extra) for r in metadata.distribution(name).requires or []]
+    return {name for name, _ in seen}
 
 
 def reader_view(tmp_path: Path, wheel: Path) -> Path:
