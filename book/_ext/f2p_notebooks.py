@@ -42,7 +42,7 @@ CONTROL_WORD = re.compile(r"\\([A-Za-z]+)")  # a TeX control word (TeX's own tok
 MACRO_PASSES = 8  # macros may use macros; the book's nest at most twice
 
 
-def site_url(config: Any = None) -> str:
+def site_url() -> str:
     """The published site's address with a trailing ``/``, or ``""`` where it is unknown:
     ``F2P_SITE_URL``, else GitHub Pages of ``GITHUB_REPOSITORY`` (a release's site under
     ``/vX.Y.Z/``, as the release workflow publishes it)."""
@@ -244,8 +244,7 @@ class NotebookWriter:
         return inner  # inline, number_reference, abbreviation...: their text
 
     def text(self, text: str) -> str:
-        escaped = re.sub(r"([\\`*_\[\]<>$#|~])", r"\\\1", text)
-        return " ".join(escaped.split("\n")) if "\n" in escaped else escaped
+        return re.sub(r"([\\`*_\[\]<>$#|~])", r"\\\1", text).replace("\n", " ")
 
     @staticmethod
     def wrap(inner: str, mark: str, tag: str) -> str:
@@ -303,9 +302,6 @@ class NotebookWriter:
 
     def inline_children(self, node: nodes.Node) -> str:
         return "".join(self.inline(child) for child in node.children).strip()
-
-    def block_document(self, node):
-        return self.children(node)
 
     def block_section(self, node):
         if not (node.children and isinstance(node[0], nodes.title)):
@@ -389,7 +385,8 @@ class NotebookWriter:
         run: list[str] = []
         for segment in [*body, None]:
             if isinstance(segment, str):
-                run.append(segment) if segment else None
+                if segment:
+                    run.append(segment)
                 continue
             if run:
                 out.append("\n\n".join([opening.format(title=title), *run, closing]))
@@ -434,9 +431,6 @@ class NotebookWriter:
 
     def block_unenumerable_node(self, node):
         return self.theorem_like(node, enumerated=False)
-
-    def block_proof_node(self, node):
-        return self.children(node)
 
     def block_exercise_enumerable_node(self, node):
         number = self.number("exercise", node)
