@@ -194,3 +194,31 @@ def test_the_gpu_script_verifier_reads_gsm8k_answers_and_chat_completions():
         "",
     ]
     assert script.correctness(completions, [solution] * 5) == [1.0, 1.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("response", "reference", "expected"),
+    [
+        ("So the answer is 1,000", "#### 1000", 1.0),  # thousands comma in the response
+        ("So the answer is 1000", "#### 1,000", 1.0),  # ... or in the reference
+        ("The total cost is $5", "#### 5", 1.0),  # dollar sign
+        ("The answer is 5.0", "#### 5", 1.0),  # a decimal written out
+        ("The answer is 18.", "#### 18", 1.0),  # a sentence's full stop
+        ("She pays $1,072.00.", "#### 1072", 1.0),  # all of them at once
+        ("The answer is **18**", "#### 18", 1.0),  # markdown bold
+        ("He ends with 18 dollars.", "#### 18", 1.0),  # a unit after the number
+        ("The change is -3", "#### -3", 1.0),  # negative answers
+        ("The answer is 18.", "#### 17", 0.0),  # a wrong number stays wrong
+        ("The answer is 1,0000", "#### 1000", 0.0),  # commas are not a licence for digits
+        ("The answer is 10.72", "#### 1072", 0.0),  # a point is a decimal point
+        ("18 eggs, so the answer is 19", "#### 18", 0.0),  # the last number counts
+        ("The answer is 5.5", "#### 5", 0.0),
+        ("I cannot tell.", "#### 18", 0.0),
+    ],
+)
+def test_the_gpu_script_verifier_normalises_gsm8k_answers(response, reference, expected):
+    path = ROOT / "chapters" / "11_llm_reasoning" / "scale" / "k15_gsm8k.py"
+    spec = importlib.util.spec_from_file_location("k15_gsm8k", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.correctness([response], [reference]) == [expected]

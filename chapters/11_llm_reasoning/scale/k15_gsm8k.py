@@ -15,17 +15,24 @@ from datasets import load_dataset
 
 from f2p.llm.trl_bridge import K15Config, K15Trainer
 
-FINAL_NUMBER = re.compile(r"(-?[\d,]*\.?\d+)\s*$")
+# A number as GSM8K writes one: optional sign and dollar sign, thousands commas, decimals.
+NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
 INSTRUCTION = "Solve the problem step by step. End with the final answer as a number alone.\n\n"
 
 
 def final_number(text: str) -> float | None:
-    """The number a response (or a GSM8K solution, after its "####") ends with, else None."""
-    match = FINAL_NUMBER.search(text.split("####")[-1].strip())
-    if match is None:
+    """The last number of a response (or of a GSM8K solution, after its "####"), else None.
+
+    The usual GSM8K normalisation (as in lm-evaluation-harness's "flexible-extract" and its
+    ignored patterns ",", "$" and a trailing "."): the last number in the text counts, wherever
+    it stands ("**18**", "18 dollars."), with "$" and thousands commas dropped and the value
+    compared as a number, so "1,000" = "1000" and "5.0" = "5"; a sentence's full stop after it
+    is not part of it."""
+    numbers = NUMBER.findall(text.split("####")[-1])
+    if not numbers:
         return None
     try:
-        return float(match.group(1).replace(",", ""))
+        return float(numbers[-1].replace("$", "").replace(",", ""))
     except ValueError:
         return None
 
