@@ -5,8 +5,11 @@ Every method shares TRPO's rollouts, GAE critic and networks (RL Zoo's CartPole 
 ``TRPOConfig.zoo``); only the policy update differs. Reported per method, over seeds: the final
 greedy return, the largest fall of the greedy return below its best so far
 (``f2p.rl.largest_fall``), how many seeds collapsed (ended below half of their best,
-``f2p.rl.collapsed``), and the share of updates whose mean KL exceeded TRPO's delta = 0.01.
-The chapter's fast profile runs one seed and reads this file for the seeds. One torch thread;
+``f2p.rl.collapsed``), both without the step-0 evaluation of the untrained policy, and the share
+of updates whose mean KL exceeded TRPO's delta = 0.01. Per seed: final return and largest fall
+(the methods share their seeds, so the chapter compares them seed by seed with
+``f2p.stats.paired``); for TRPO, the quartiles of the accepted updates' KL / delta. The
+chapter's fast profile runs one seed and reads this file for the seeds. One torch thread;
 writes ``src/f2p/data/results/ch10_step_size.json``.
 
     python benchmarks/ch10_step_size.py
@@ -54,11 +57,11 @@ def main() -> None:
             **METHODS[name],
         )
         _, history, steps = train_trpo(config, seed, progress=False)
-        runs.setdefault(name, []).append((history.eval_returns, [s.kl for s in steps]))
+        runs.setdefault(name, []).append((history.eval_returns, history.eval_steps, steps))
     for name, results in runs.items():
-        finals = [returns[-1] for returns, _ in results]
-        falls = [f2p.rl.largest_fall(returns) for returns, _ in results]
-        kls = np.concatenate([kl for _, kl in results])
+        finals = [returns[-1] for returns, _, _ in results]
+        falls = [f2p.rl.largest_fall(returns, at) for returns, at, _ in results]
+        kls = np.concatenate([[s.kl for s in steps] for _, _, steps in results])
         figures = {
             "final return": finals,
             "largest fall": falls,
@@ -66,7 +69,26 @@ def main() -> None:
         for metric, values in figures.items():
             rows.append({"quantity": f"{name}: {metric} (mean)", "ours": float(np.mean(values))})
             rows.append({"quantity": f"{name}: {metric} (std)", "ours": float(np.std(values))})
-        collapsed = int(sum(f2p.rl.collapsed(returns) for returns, _ in results))
+        for seed, final, fall in zip(args.seeds, finals, falls, strict=True):
+            rows.append({"quantity": f"{name}: seed {seed}: final return", "ours": final})
+            rows.append({"quantity": f"{name}: seed {seed}: largest fall", "ours": fall})
+        if name.startswith("TRPO"):
+            accepted = [s.kl / DELTA for _, _, steps in results for s in steps if s.accepted]
+            for q in (25, 50, 75):
+                rows.append(
+                    {
+                        "quantity": f"{name}: accepted updates' KL / delta, {q}th percentile",
+                        "ours": float(np.percentile(accepted, q)),
+                    }
+                )
+            rows.append(
+                {
+                    "quantity": f"{name}: accepted updates (of all, all seeds)",
+                    "ours": len(accepted),
+                    "reference": len(kls),
+                }
+            )
+        collapsed = int(sum(f2p.rl.collapsed(returns, at) for returns, at, _ in results))
         rows.append({"quantity": f"{name}: seeds collapsed", "ours": collapsed})
         rows.append(
             {"quantity": f"{name}: updates with KL > {DELTA}", "ours": float(np.mean(kls > DELTA))}
@@ -77,6 +99,9 @@ def main() -> None:
             f"KL > {DELTA} in {np.mean(kls > DELTA):.0%} of updates"
         )
     rows.append({"quantity": "seeds", "ours": len(args.seeds)})
+    rows.append({"quantity": "steps", "ours": args.steps})
+    rows.append({"quantity": "eval every", "ours": args.eval_every})
+    rows.append({"quantity": "eval episodes", "ours": args.eval_episodes})
     f2p.results.write_benchmark(
         args.out,
         "10",

@@ -212,6 +212,18 @@ def test_largest_fall_and_collapse_by_hand():
     assert rl.largest_fall([]) == 0 and not rl.collapsed([float("nan")])
 
 
+def test_step_zero_evaluation_is_left_out_of_best_and_fall():
+    """An untrained greedy CartPole policy can score 500 at step 0; that is not a fall."""
+    curve, steps = [500, 20, 300, 100], [0, 10, 20, 30]
+    assert rl.largest_fall(curve) == 480  # counted from the untrained policy
+    assert rl.largest_fall(curve, steps) == 200  # 300 down to 100
+    assert rl.collapsed(curve) and rl.collapsed(curve, steps)
+    assert rl.collapsed([500, 20, 300, 240]) and not rl.collapsed([500, 20, 300, 240], steps)
+    assert rl.after_start(curve, steps) == [20, 300, 100]
+    with pytest.raises(ValueError, match="steps"):
+        rl.largest_fall(curve, steps[1:])
+
+
 def test_sustained_index():
     assert rl.sustained_index([500, 20, 480, 500, 476], 475) == 2
     assert rl.sustained_index([500, 20], 475) is None
@@ -222,6 +234,38 @@ def test_a2c_learns_cartpole_quickly():
     _, history = rl.train_actor_critic(config, seed=0, progress=False)
     assert max(history.eval_returns[1:]) >= 150  # a random policy scores about 22
     assert history.episode_returns and set(history.seconds) == {"env", "network", "rest"}
+
+
+@pytest.mark.parametrize("baseline", [None, False, True])
+def test_qac_actor_weight_is_q_or_q_minus_its_policy_average(baseline):
+    """QAC's actor loss weights the score by Q_w(s, a), or with ``baseline=True`` by
+    Q_w(s, a) - sum_a' pi(a'|s) Q_w(s, a'): the actor's gradient against one computed by hand."""
+    from f2p.rl.actor_critic import ActorCritic, _loss
+
+    torch.manual_seed(0)
+    envs = rl.make_vec_env("CartPole-v1", 2, 0)
+    config = rl.ActorCriticConfig(critic="action", baseline=baseline, vf_coef=0.0)
+    agent = ActorCritic(envs, config)
+    envs.close()
+    batch = {
+        "obs": torch.randn(3, 2, 4),
+        "actions": torch.randint(0, 2, (3, 2)),
+        "rewards": torch.ones(3, 2),
+        "terminated": torch.zeros(3, 2, dtype=torch.bool),
+        "ended": torch.zeros(3, 2, dtype=torch.bool),
+        "next_obs": torch.randn(3, 2, 4),
+    }
+    actor = list(agent.actor.parameters())
+    got = torch.autograd.grad(_loss(agent, batch, config), actor)
+    with torch.no_grad():
+        q = agent.critic(batch["obs"])
+        psi = q.gather(-1, batch["actions"].unsqueeze(-1)).squeeze(-1)
+        if baseline:
+            psi = psi - (agent.actor.dist(batch["obs"]).probs * q).sum(-1)
+    log_prob, _ = agent.actor.log_prob_entropy(batch["obs"], batch["actions"])
+    want = torch.autograd.grad(-(log_prob * psi).mean(), actor)
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w)
 
 
 def test_categorical_sampling_follows_the_softmax():

@@ -37,3 +37,24 @@ def test_apart_needs_a_gap_larger_than_both_spreads():
     assert apart(0.5, 0.0, 0.51, 0.0)
     with pytest.raises(ValueError, match="stds"):
         apart(0.5, -0.1, 0.5, 0.1)
+
+
+def test_paired_differences_by_hand_and_against_scipy():
+    """Seeds shared by two runs: differences [-1, -2, -3] have mean -2, std 1 (ddof = 1) and
+    t = -2 sqrt(3); scipy's paired t-test agrees. Unpaired, the same numbers are not apart."""
+    from scipy import stats as scipy_stats
+
+    from f2p.stats import paired
+
+    a, b = [10.0, 20.0, 30.0], [11.0, 22.0, 33.0]
+    r = paired(a, b)
+    assert (r.mean, r.std, r.n, r.above, r.below) == pytest.approx((-2, 1, 3, 0, 3))
+    assert r.t == pytest.approx(scipy_stats.ttest_rel(a, b).statistic)
+    assert r.apart  # |mean| 2 > std 1
+    assert not apart(np.mean(a), np.std(a), np.mean(b), np.std(b))  # the seeds' spread hides it
+    assert not paired([1.0, 2.0, 3.0], [2.0, 1.0, 3.5]).apart  # differences -1, 1, -0.5
+    same = paired([1.0, 2.0], [0.0, 1.0])
+    assert same.t == float("inf") and same.apart and same.above == 2
+    assert paired([1.0, 2.0], [1.0, 2.0]).t == 0.0 and not paired([1.0, 2.0], [1.0, 2.0]).apart
+    with pytest.raises(ValueError, match="same length"):
+        paired([1.0, 2.0], [1.0])

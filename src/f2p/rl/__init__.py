@@ -16,7 +16,7 @@
 from f2p.rl.actor_critic import ActorCriticConfig, History, train_actor_critic
 from f2p.rl.deterministic import DeterministicConfig, train_deterministic_ac
 from f2p.rl.envs import make_env, make_vec_env
-from f2p.rl.evaluate import collapsed, evaluate, largest_fall, sustained_index
+from f2p.rl.evaluate import after_start, collapsed, evaluate, largest_fall, sustained_index
 from f2p.rl.replay import ReplayBuffer
 from f2p.rl.returns import discounted_returns, gae, importance_ratio
 
@@ -34,6 +34,7 @@ __all__ = [
     "sustained_index",
     "largest_fall",
     "collapsed",
+    "after_start",
     "train_actor_critic",
     "train_deterministic_ac",
 ]

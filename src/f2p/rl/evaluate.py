@@ -21,8 +21,10 @@ def evaluate(
 ) -> list[float]:
     """Undiscounted return of each of ``episodes`` episodes, acting with ``act(obs) -> action``.
 
-    ``act`` should be the deterministic version of the policy (argmax or mean). The environment is
-    its own, seeded with ``seed`` once, so an evaluation never disturbs training.
+    ``act`` should be the deterministic version of the policy (argmax or mean): the chapters
+    evaluate greedily, so that an evaluation measures what the policy has learned rather than its
+    exploration noise (the stochastic policy's own returns are its training episodes). The
+    environment is its own, seeded with ``seed`` once, so an evaluation never disturbs training.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
@@ -55,23 +57,40 @@ def sustained_index(returns: list[float], threshold: float) -> int | None:
     return None
 
 
-def _recorded(returns: list[float]) -> np.ndarray:
-    """A learning curve without its NaN entries (intervals in which no episode ended)."""
+def _recorded(returns: list[float], steps: list[int] | None = None) -> np.ndarray:
+    """A learning curve without its NaN entries (intervals in which no episode ended) and, when
+    ``steps`` is given, without the evaluations at step 0 (the untrained policy)."""
     values = np.asarray(returns, dtype=float)
-    return values[~np.isnan(values)]
+    keep = ~np.isnan(values)
+    if steps is not None:
+        if len(steps) != len(values):
+            raise ValueError(f"{len(steps)} steps for {len(values)} returns")
+        keep &= np.asarray(steps) > 0
+    return values[keep]
 
 
-def largest_fall(returns: list[float]) -> float:
+def after_start(returns: list[float], steps: list[int]) -> list[float]:
+    """The evaluations after step 0: a run's "best" should not be the untrained policy's score
+    (an untrained greedy CartPole policy sometimes scores 500)."""
+    if len(steps) != len(returns):
+        raise ValueError(f"{len(steps)} steps for {len(returns)} returns")
+    return [r for r, s in zip(returns, steps, strict=True) if s > 0]
+
+
+def largest_fall(returns: list[float], steps: list[int] | None = None) -> float:
     """The largest drop of a learning curve below its best value so far,
-    max_t (max_{s<=t} R_s - R_t); NaN entries are skipped."""
-    values = _recorded(returns)
+    max_t (max_{s<=t} R_s - R_t); NaN entries are skipped. Pass the evaluation ``steps`` to leave
+    out the step-0 evaluation (the untrained policy), so that a fall is a fall from something the
+    run learned."""
+    values = _recorded(returns, steps)
     return float(np.max(np.maximum.accumulate(values) - values)) if len(values) else 0.0
 
 
-def collapsed(returns: list[float]) -> bool:
+def collapsed(returns: list[float], steps: list[int] | None = None) -> bool:
     """Whether a run ended below half of its best return (for returns that are positive, such
-    as CartPole's): it reached something and lost most of it."""
-    values = _recorded(returns)
+    as CartPole's): it reached something and lost most of it. ``steps`` as in
+    :func:`largest_fall`: given, the untrained step-0 evaluation does not count as a best."""
+    values = _recorded(returns, steps)
     return bool(len(values)) and values[-1] < values.max() / 2
 
 
