@@ -15,7 +15,7 @@ actually measured (over delta = 0.01) and the surrogate improvement. One torch t
 ``src/f2p/data/results/ch10_cg_trained.json``.
 
     python benchmarks/ch10_cg_trained.py
-    python benchmarks/ch10_cg_trained.py --seeds 0 --steps 2048 --out s.json
+    python benchmarks/ch10_cg_trained.py --seeds 0 --steps 2048 --hidden 8 --out s.json
 """
 
 from __future__ import annotations
@@ -83,10 +83,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=40_000)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     f2p.utils.set_threads(1)
-    config = trpo.TRPOConfig.zoo("CartPole-v1", total_steps=args.steps, eval_every=0)
+    config = trpo.TRPOConfig.zoo(
+        "CartPole-v1", total_steps=args.steps, eval_every=0, hidden=tuple(args.hidden)
+    )
     per: dict[str, list[dict]] = {"untrained": [], "trained": []}
     for seed in args.seeds:
         torch.manual_seed(seed)
@@ -116,7 +119,8 @@ def main() -> None:
     f2p.results.write_benchmark(
         args.out,
         "10",
-        f"conjugate gradient on the 64-64 CartPole policy, untrained and after {args.steps:,} "
+        f"conjugate gradient on the {'-'.join(map(str, args.hidden))} CartPole policy, "
+        f"untrained and after {args.steps:,} "
         f"TRPO steps, {len(args.seeds)} seeds",
         "ch10_cg_trained.py",
         rows,

@@ -103,6 +103,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             "ch10_step_size.py",
             ["--seeds", "0", "--steps", "2048", "--eval-every", "1024", "--eval-episodes", "1"],
         ),
+        ("ch10_cg_trained.py", ["--seeds", "0", "--steps", "1024", "--hidden", "8"]),
         (
             "ch10_trpo_vs_sb3.py",
             ["--seeds", "0", "--steps", "2048", "--eval-every", "1024", "--eval-episodes", "1"],
