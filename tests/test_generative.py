@@ -103,6 +103,25 @@ def test_made_masks_follow_the_connectivity_rule():
     assert out_mask[order[0]].sum() == 0  # the first pixel in the ordering sees nothing
 
 
+def test_made_masks_come_from_the_seed():
+    # chapter 07 passes each run's seed, so the spread over seeds includes the masks
+    def masks(seed):
+        return g.MADE(16, hidden=[32], num_masks=2, order_agnostic=True, seed=seed).hidden_masks_0
+
+    assert torch.equal(masks(3), masks(3))
+    assert not torch.equal(masks(0), masks(1))
+
+
+def test_pixelcnn_field_stops_growing_at_the_blind_spot():
+    # however deep the stack, the pixel just above-right beyond the diagonal stays unread
+    deep = g.pixelcnn_field(10, 10, 3, 3, 50)
+    assert torch.equal(deep, g.pixelcnn_field(10, 10, 3, 3, 60))
+    pixel, blind = 5 * 10 + 2, 3 * 10 + 5  # row 5, column 2; row 3, column 5 (2 up, 3 right)
+    assert not deep[pixel, blind] and deep[pixel, 3 * 10 + 4]  # 2 up, 2 right is read
+    assert not g.pixelcnn_field(10, 10, 3, 3, 1)[pixel, 0]  # far away: depth-limited at 1 block
+    assert deep[pixel, 0]  # and read by the deep stack
+
+
 def test_pixelcnn_masks_zero_the_right_taps():
     a, b = g.causal_mask(3, "A"), g.causal_mask(3, "B")
     assert torch.equal(a, torch.tensor([[1.0, 1, 1], [1, 0, 0], [0, 0, 0]]))

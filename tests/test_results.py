@@ -146,6 +146,9 @@ def test_expected_benchmarks_show_as_not_run_until_their_file_exists():
     assert "not run yet" in results.to_markdown([], [other])
     with pytest.raises(ValueError, match="chapter \\| benchmark \\| command"):
         results.Expected.parse("07 | NADE")
+    noted = results.Expected.parse("09 | DDPG | python benchmarks/ch09.py | a smaller run, below")
+    assert "appears here. Instead: a smaller run, below" in results.to_markdown([], [noted])
+    assert "Instead" not in results.to_markdown([], [other])
 
 
 def test_the_results_page_lists_runnable_pending_benchmarks():

@@ -281,13 +281,16 @@ class Expected:
     """the ``benchmark`` title its results file will carry"""
     command: str
     """how to run it"""
+    instead: str = ""
+    """optional: what ran in its place and what is left to run, shown beside it"""
 
     @classmethod
     def parse(cls, line: str) -> Expected:
-        """``chapter | benchmark | command``, as written in the results page's directive."""
+        """``chapter | benchmark | command`` and optionally ``| instead``, as written in the
+        results page's directive."""
         parts = [part.strip() for part in line.split("|")]
-        if len(parts) != 3 or not all(parts):
-            raise ValueError(f"expected 'chapter | benchmark | command', got {line!r}")
+        if len(parts) not in (3, 4) or not all(parts):
+            raise ValueError(f"expected 'chapter | benchmark | command [| instead]', got {line!r}")
         return cls(*parts)
 
 
@@ -307,7 +310,7 @@ def to_markdown(
         return "*No benchmark results yet: chapters add them as their benchmarks run.*"
     blocks = [
         (e.chapter, f"**Chapter {e.chapter} · {e.benchmark}**: *not run yet*. Run `{e.command}`; "
-         "its results file then appears here.")
+         "its results file then appears here." + (f" Instead: {e.instead}" if e.instead else ""))
         for e in missing
     ]  # fmt: skip
     blocks += [

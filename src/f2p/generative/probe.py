@@ -38,26 +38,28 @@ def receptive_field(model: Autoregressive, inputs: int = 32, seed: int = 0) -> t
 
 
 def _dilate(reach: torch.Tensor, mask: torch.Tensor, keep: bool) -> torch.Tensor:
-    """Positions p + t for p in ``reach`` (H, W) and t a tap of ``mask`` (kept in the image)."""
-    height, width = reach.shape
+    """Positions p + t for p in ``reach`` (..., H, W), t a tap of ``mask`` (kept in the image)."""
+    height, width = reach.shape[-2:]
     c = mask.shape[0] // 2
     out = reach.clone() if keep else torch.zeros_like(reach)
     for i, j in mask.nonzero().tolist():
         di, dj = i - c, j - c  # the output at p reads the input at p + (di, dj)
-        src = reach[max(0, -di) : height - max(0, di), max(0, -dj) : width - max(0, dj)]
-        out[max(0, di) : height + min(0, di), max(0, dj) : width + min(0, dj)] |= src
+        src = reach[..., max(0, -di) : height - max(0, di), max(0, -dj) : width - max(0, dj)]
+        out[..., max(0, di) : height + min(0, di), max(0, dj) : width + min(0, dj)] |= src
     return out
 
 
 def pixelcnn_field(
     height: int, width: int, first_kernel: int, kernel: int, blocks: int
 ) -> torch.Tensor:
-    """``field[d, j]`` for :class:`~f2p.generative.PixelCNN` from its masks alone, ``(D, D)``."""
-    rows = []
-    for d in range(height * width):
-        reach = torch.zeros(height, width, dtype=torch.bool)
-        reach[divmod(d, width)] = True
-        for _ in range(blocks):  # residual: the identity plus the type-B taps
-            reach = _dilate(reach, causal_mask(kernel, "B"), keep=True)
-        rows.append(_dilate(reach, causal_mask(first_kernel, "A"), keep=False).flatten())
-    return torch.stack(rows)
+    """``field[d, j]`` for :class:`~f2p.generative.PixelCNN` from its masks alone, ``(D, D)``.
+
+    All D outputs at once: ``reach[d]`` starts as pixel d alone and grows through the blocks."""
+    dim = height * width
+    reach = torch.eye(dim, dtype=torch.bool).view(dim, height, width)
+    for _ in range(blocks):  # residual: the identity plus the type-B taps
+        grown = _dilate(reach, causal_mask(kernel, "B"), keep=True)
+        if torch.equal(grown, reach):  # a fixed point: more blocks reach nothing new
+            break
+        reach = grown
+    return _dilate(reach, causal_mask(first_kernel, "A"), keep=False).view(dim, dim)
