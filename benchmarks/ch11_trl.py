@@ -9,7 +9,8 @@ and then trained with k1.5's loss (:func:`f2p.llm.train.train_rl`); a GPT-2 of t
 learning rate; RL iterations of 16 problems x 8 samples from a fixed pool of 3-digit problems,
 two gradient steps per batch, learning rate 1e-4, tau 0.5 (k1.5), clip 0.2 and beta 0.04
 (GRPO). Reported: greedy pass@1 on 200 held-out problems per level, the mean greedy response
-length on 3 digits, and wall-clock seconds, as mean and std over seeds. CPU, one torch thread,
+length on 3 digits, wall-clock seconds, and each RL run's gain over its own warm-up (paired by
+seed), as mean and std (ddof=0) over seeds. CPU, one torch thread,
 float32. Needs the ``scale`` extra; writes ``src/f2p/data/results/ch11_trl.json``.
 
     python benchmarks/ch11_trl.py                       # 3 seeds, the chapter's fast budget
@@ -169,6 +170,18 @@ def main() -> None:
                 rows.append(
                     {"quantity": f"{name}: {metric} ({stat})", "ours": round(float(value), 4)}
                 )
+    warmups = {"package, k1.5": "package, warm-up", "TRL, GRPO": "TRL, SFT warm-up",
+               "TRL, k1.5": "TRL, SFT warm-up"}  # fmt: skip
+    for name, warm_name in warmups.items():  # paired per seed: each run against its own warm-up
+        gains = [r[0][3]["pass@1"] - w[0][3]["pass@1"]
+                 for r, w in zip(per_seed[name], per_seed[warm_name], strict=True)]  # fmt: skip
+        for stat, value in (("mean", np.mean(gains)), ("std", np.std(gains))):
+            rows.append(
+                {
+                    "quantity": f"{name}: gain over its warm-up, pass@1, 3 digits ({stat})",
+                    "ours": round(float(value), 4),
+                }  # fmt: skip
+            )
     f2p.results.write_benchmark(
         args.out,
         "11",
