@@ -33,6 +33,10 @@ def test_ou_noise_mean_reversion_matches_its_autocorrelation():
         assert empirical == pytest.approx((1 - theta) ** lag, abs=0.02)
     stationary_std = 0.2 / np.sqrt(1 - (1 - theta) ** 2)  # AR(1) with coefficient 1 - theta
     assert x.std() == pytest.approx(stationary_std, rel=0.05)
+    # the function chapter 09's noise-scale control uses; sigma alone (0.2) would fail here
+    assert noise.stationary_std() == pytest.approx(stationary_std, rel=1e-12)
+    assert x.std() == pytest.approx(ddpg.ou_stationary_std(theta, 0.2), rel=0.05)
+    assert ddpg.ou_stationary_std(0.3, 0.2, dt=0.5) == pytest.approx(0.2 * np.sqrt(0.5 / 0.2775))
     with pytest.raises(ValueError, match="theta"):
         ddpg.OUNoise(1, theta=0.0)
 

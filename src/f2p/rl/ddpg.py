@@ -63,6 +63,20 @@ class OUNoise:
         ) * self.rng.standard_normal(self.x.shape)
         return self.x.copy()
 
+    def stationary_std(self) -> float:
+        """The long-run standard deviation of each coordinate, :func:`ou_stationary_std`."""
+        return ou_stationary_std(self.theta, self.sigma, self.dt)
+
+
+def ou_stationary_std(theta: float, sigma: float, dt: float = 1.0) -> float:
+    """Long-run std of the discretised OU process of eq. (9.5): x is an AR(1) process with
+    coefficient 1 - theta dt and innovation std sigma sqrt(dt), so its stationary variance is
+    sigma^2 dt / (1 - (1 - theta dt)^2). The paper's theta = 0.15, sigma = 0.2, dt = 1 give
+    0.38 (chapter 09 compares OU noise with Gaussian noise of this std)."""
+    if not 0 < theta * dt < 2 or sigma < 0:
+        raise ValueError(f"need 0 < theta*dt < 2 and sigma >= 0, got {theta}, {dt}, {sigma}")
+    return sigma * math.sqrt(dt / (1 - (1 - theta * dt) ** 2))
+
 
 class DDPGActor(nn.Module):
     """mu(s) = low + (high - low) (tanh(f(s)) + 1) / 2, ReLU hidden layers."""
