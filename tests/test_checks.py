@@ -185,6 +185,17 @@ def test_video_and_detection_checkers_pass_references_and_catch_mistakes(capsys)
         checks.temporal_uniformity(lambda w: temporal_uniformity(w) * w.shape[2])
     with pytest.raises(checks.CheckFailed):  # plain AP is not calibrated
         checks.calibrated_ap(average_precision)
+    checks.mid_channels(checks.reference_mid_channels)
+    with pytest.raises(checks.CheckFailed, match="expected an int"):  # a whole float
+        checks.mid_channels(
+            lambda c_in, c_out, t, k: float(
+                (t * k * k * c_in * c_out) // (k * k * c_in + t * c_out)
+            )
+        )
+    with pytest.raises(checks.CheckFailed):  # rounded to nearest, not down
+        checks.mid_channels(
+            lambda c_in, c_out, t, k: round(t * k * k * c_in * c_out / (k * k * c_in + t * c_out))
+        )
 
 
 def test_the_new_chapter_checkers_pass_references_and_catch_typical_mistakes(capsys):

@@ -127,6 +127,21 @@ def test_temporal_uniformity_of_known_kernels():
     assert abs(random.mean().item() - 1 / 3) < 0.02
 
 
+def test_temporal_spectrum_separates_average_difference_and_centre_tap():
+    kernels = torch.tensor(
+        [[1.0, 1.0, 1.0], [1.0, 0.0, -1.0], [1.0, -2.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    ).view(5, 1, 3, 1, 1)
+    shares = st.temporal_spectrum(kernels)
+    expected = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1 / 3, 0, 2 / 3]])
+    torch.testing.assert_close(shares, expected)  # the zero kernel is left out
+    weight = torch.randn(8, 4, 5, 3, 3, generator=torch.Generator().manual_seed(1))
+    shares = st.temporal_spectrum(weight)
+    torch.testing.assert_close(shares.sum(1), torch.ones(len(shares)))
+    torch.testing.assert_close(shares[:, 0], st.temporal_uniformity(weight))
+    # a centre tap and a random kernel share u = 1/3 but not their difference energy
+    assert st.temporal_uniformity(kernels[3:4]).item() == pytest.approx(1 / 3)
+
+
 @pytest.mark.parametrize(
     "build",
     [

@@ -551,7 +551,23 @@ hs_update = _checker(reference_hs_update, _hs_inputs, "hs_update")
 weighted_consensus = _checker(reference_weighted_consensus, _consensus_inputs, "weighted_consensus")
 nonlocal_attention = _checker(reference_nonlocal, _nonlocal_inputs, "nonlocal_attention")
 motion_excitation = _checker(reference_excitation, _excitation_inputs, "motion_excitation")
-mid_channels = _checker(reference_mid_channels, _mid_inputs, "mid_channels", trials=30)
+
+
+def mid_channels(candidate: Callable[[int, int, int, int], int]) -> None:
+    """Chapter 05 exercise: (2+1)D's intermediate width M (eq. ch05-m) on 30 drawn layer sizes,
+    as an ``int``: a float (even a whole one) is refused, since M is a channel count, and so is
+    rounding to the nearest integer instead of down (a wider layer exceeds the 3D weights)."""
+
+    def as_int(*args: int) -> int:
+        got = candidate(*args)
+        if isinstance(got, bool) or not isinstance(got, int):
+            raise TypeError(f"expected an int (a channel count), got {type(got).__name__} {got!r}")
+        return got
+
+    as_int.__name__ = getattr(candidate, "__name__", "mid_channels")
+    check_function(as_int, reference_mid_channels, _mid_inputs, name="mid_channels", trials=30)
+
+
 contrastive = _checker(reference_contrastive, _contrastive_inputs, "contrastive", trials=15)
 made_mask = _checker(reference_made_mask, _made_inputs, "made_mask", trials=20)
 discounted_returns = _checker(_package_returns, _returns_inputs, "discounted_returns")

@@ -8,7 +8,9 @@
 - :func:`inflate`: I3D's inflation (Carreira and Zisserman, CVPR 2017): a 2D network's k x k
   filters repeated t times along time and divided by t, so that on a static clip (the same frame
   repeated) the 3D network computes exactly what the 2D one computes on that frame.
-- :func:`temporal_uniformity`: how close learned temporal kernels are to a uniform average.
+- :func:`temporal_uniformity`: how close learned temporal kernels are to a uniform average;
+  :func:`temporal_spectrum` splits each kernel's energy into average, difference and
+  second-difference parts (its orthonormal DCT-II coefficients), which ``u`` alone cannot.
 
 Time is padded by repeating the first and last frames (rather than zeros) so that the inflation
 identity holds at the ends of the clip too; space is zero-padded as in the 2D network.
@@ -151,3 +153,24 @@ def temporal_uniformity(weight: torch.Tensor) -> torch.Tensor:
     energy = (taps**2).sum(-1)
     keep = energy > 0
     return taps[keep].sum(-1) ** 2 / (weight.shape[2] * energy[keep])
+
+
+def temporal_spectrum(weight: torch.Tensor) -> torch.Tensor:
+    """Each temporal kernel's energy over the orthonormal DCT-II basis of R^t, as shares (M, t)
+    that sum to 1 per kernel (kernels of zero energy left out, as in :func:`temporal_uniformity`).
+    For t = 3 the basis is (1, 1, 1)/sqrt 3 (average), (1, 0, -1)/sqrt 2 (difference) and
+    (1, -2, 1)/sqrt 6 (second difference), up to sign; column 0 is ``temporal_uniformity``. A
+    centre tap (0, 1, 0), a per-frame filter that mixes no frames, has u = 1/3 like a random
+    kernel, but shares (1/3, 0, 2/3): no difference energy at all."""
+    if weight.dim() != 5:
+        raise ValueError(
+            f"expected a Conv3d weight (C_out, C_in, t, k, k), got {tuple(weight.shape)}"
+        )
+    t = weight.shape[2]
+    taps = weight.detach().movedim(2, -1).reshape(-1, t)
+    n = torch.arange(t, dtype=taps.dtype, device=taps.device)
+    basis = torch.cos(torch.pi * (2 * n[None] + 1) * n[:, None] / (2 * t))  # (k, n)
+    basis = basis / basis.norm(dim=1, keepdim=True)
+    energy = (taps**2).sum(-1)
+    keep = energy > 0
+    return (taps[keep] @ basis.T) ** 2 / energy[keep, None]
