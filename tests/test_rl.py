@@ -268,6 +268,38 @@ def test_qac_actor_weight_is_q_or_q_minus_its_policy_average(baseline):
         torch.testing.assert_close(g, w)
 
 
+def test_rmsprop_moves_a_coordinate_at_most_lr_over_root_one_minus_alpha_clipped_or_not():
+    """Chapter 08's clipping sentence: with v >= (1 - alpha) g_i^2, RMSprop's step on a coordinate
+    is at most lr / sqrt(1 - alpha), whatever the gradient's norm; clipping a gradient by c shrinks
+    its step by a factor between c (earlier gradients dominate v) and 1 (this one does)."""
+    lr, alpha = 7e-4, 0.99
+
+    def steps(grads, clip):
+        x = torch.nn.Parameter(torch.zeros(3))
+        opt = torch.optim.RMSprop([x], lr=lr, alpha=alpha, eps=1e-5)
+        moves = []
+        for g in grads:
+            before = x.detach().clone()
+            x.grad = g.clone()
+            if clip:
+                torch.nn.utils.clip_grad_norm_([x], 0.5)
+            opt.step()
+            moves.append((x.detach() - before).abs())
+        return moves
+
+    big = torch.tensor([3.0, -6.0, 1.5])
+    c = 0.5 / big.norm()  # the clipping factor
+    history = [torch.full((3,), 0.2)] * 200 + [big]  # earlier gradients of norm 0.35, unclipped
+    for grads in ([big], history):
+        for clip in (False, True):
+            assert max(m.max() for m in steps(grads, clip)) <= lr / (1 - alpha) ** 0.5 + 1e-12
+    # a first gradient dominates v: clipped or not, about the same step
+    torch.testing.assert_close(steps([big], True)[0], steps([big], False)[0], rtol=1e-3, atol=0)
+    # after a history that dominates v: the clipped step is a factor between c and 1 smaller
+    ratio = steps(history, True)[-1] / steps(history, False)[-1]
+    assert (ratio >= c - 1e-6).all() and (ratio < 0.5).all()
+
+
 def test_categorical_sampling_follows_the_softmax():
     torch.manual_seed(0)
     policy = CategoricalPolicy(2, 3, hidden=(4,))

@@ -12,7 +12,9 @@ and differ in the critic and in Psi_t, the weight of the score function:
   actor is weighted by the return estimate A_t + V(s_t) itself (no baseline subtracted).
 - ``critic="action"`` (QAC, the simplest actor-critic): an action-value critic Q_w(s, .),
   Psi_t = Q_w(s_t, a_t), critic trained by expected SARSA towards
-  r_t + gamma * sum_a pi(a|s_{t+1}) Q_w(s_{t+1}, a).
+  r_t + gamma * sum_a pi(a|s_{t+1}) Q_w(s_{t+1}, a). With ``baseline=True`` the actor is
+  weighted by Psi_t = Q_w(s_t, a_t) - sum_a pi(a|s_t) Q_w(s_t, a) instead: the critic's own
+  state value subtracted, an advantage (chapter 08, eq. advantage).
 
 Truncated episodes (time limits) are bootstrapped from the value of their final observation;
 terminated ones are not.
@@ -46,8 +48,10 @@ class ActorCriticConfig:
     """a gymnasium environment id"""
     critic: str = "value"
     """"value" for A2C (state-value critic, advantages) or "action" for QAC (Q critic)"""
-    baseline: bool = True
-    """A2C only: subtract V(s_t) from the return estimate in the actor's weight"""
+    baseline: bool | None = None
+    """subtract a state baseline from the actor's weight: V_w(s_t) for A2C,
+    sum_a pi(a|s_t) Q_w(s_t, a) for QAC; None: each method's usual form (A2C with it, QAC
+    without)"""
     num_envs: int = 8
     """parallel environments"""
     vectorization: str = "sync"
@@ -237,7 +241,7 @@ def _loss(
                 config.gae_lambda,
             )
             returns = advantages + values.detach()
-        weight = advantages if config.baseline else returns
+        weight = returns if config.baseline is False else advantages
         critic_loss = (returns - values).pow(2).mean()
     else:
         q_all = agent.critic(b["obs"])
@@ -246,7 +250,9 @@ def _loss(
             next_probs = agent.actor.dist(b["next_obs"]).probs
             next_v = (next_probs * agent.critic(b["next_obs"])).sum(-1)  # expected SARSA
             target = b["rewards"] + config.gamma * (1.0 - b["terminated"].float()) * next_v
-        weight = q_taken.detach()
+            weight = q_taken.detach()
+            if config.baseline:  # Psi = Q(s, a) - sum_a' pi(a'|s) Q(s, a'), an advantage
+                weight = weight - (agent.actor.dist(b["obs"]).probs * q_all).sum(-1)
         critic_loss = (target - q_taken).pow(2).mean()
     actor_loss = -(log_prob * weight).mean()
     return actor_loss + config.vf_coef * critic_loss - config.ent_coef * entropy.mean()
