@@ -3,13 +3,20 @@ with the number of updates matched, over seeds.
 
 The chapter's first comparison ran online learning from 16 environments (938 updates of 16 fresh
 transitions) against replay from one environment (14,000 updates of 128 replayed transitions):
-two factors at once. Here each pair differs in one factor only:
+two factors at once. Here the pairs hold the number of updates about fixed:
 
-- 16 environments: online against replay, both about 900 updates;
+- 16 environments: online (16 fresh transitions an update) against replay (128 replayed), both
+  about 900 updates: the source of the data and the minibatch size differ;
+- the control for the minibatch: replay with minibatches of 16, as many as online's;
 - 1 environment: online (updates of the 1 fresh transition) against replay (128 replayed
-  transitions), both about 15,000 updates;
+  transitions), both about 15,000 updates: again source and minibatch size;
+- the control: replay with minibatches of 1;
 - 1 environment, replay from the whole buffer against replay from only the last 200 transitions
-  (one episode: consecutive, correlated states), same updates and minibatch size.
+  (one episode: consecutive, correlated states), same minibatch size, 14,001 against 14,801
+  updates (the short buffer starts learning after 200 steps instead of 1,000).
+
+``--only NAME ...`` runs the named variants alone and replaces their rows in the results file,
+keeping the others.
 
 Each run is scored by its greedy evaluations (every ``--steps / 10`` steps, the untrained policy
 at step 0 left out of "best"), and each final actor by the share of states of its evaluation
@@ -22,6 +29,7 @@ episodes at which its torque is within 5% of a bound (|a| >= 1.9).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -41,8 +49,14 @@ def variants(steps: int) -> dict[str, DeterministicConfig]:
     return {
         "online, 16 envs": DeterministicConfig(num_envs=16, **common),
         "replay, 16 envs": DeterministicConfig(num_envs=16, replay_size=20_000, **common),
+        "replay, 16 envs, minibatch 16": DeterministicConfig(
+            num_envs=16, replay_size=20_000, batch_size=16, **common
+        ),
         "online, 1 env": DeterministicConfig(num_envs=1, **common),
         "replay, 1 env": DeterministicConfig(num_envs=1, replay_size=20_000, **common),
+        "replay, 1 env, minibatch 1": DeterministicConfig(
+            num_envs=1, replay_size=20_000, batch_size=1, **common
+        ),
         "replay, 1 env, last 200 only": DeterministicConfig(
             num_envs=1, replay_size=200, learning_starts=200, **common
         ),
@@ -83,11 +97,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--steps", type=int, default=15_000, help="environment steps per run")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only", nargs="+", help="run these variants, keep the file's others")
     args = parser.parse_args()
     f2p.utils.set_threads(1)
+    runs = variants(args.steps)
+    unknown = set(args.only or ()) - set(runs)
+    if unknown:
+        raise SystemExit(f"unknown variants {sorted(unknown)}; known: {list(runs)}")
+    kept = {}
+    if args.only:  # the file's rows of the other variants, by variant
+        for row in json.loads(args.out.read_text())["rows"]:
+            kept.setdefault(row["quantity"].split(": ")[0], []).append(row)
     rows = []
     start = time.perf_counter()
-    for name, config in variants(args.steps).items():
+    for name, config in runs.items():
+        if args.only and name not in args.only:
+            rows += kept.get(name, [])
+            continue
         best, final, falls, saturated, one_bound, reached = [], [], [], [], [], 0
         for seed in args.seeds:
             actor, history = train_deterministic_ac(config, seed=seed, progress=False)
