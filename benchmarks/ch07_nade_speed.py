@@ -10,8 +10,10 @@ and the lowest and highest of the rounds (the generic sampler, hundreds of times
 speed-ups are ratios within a round.
 
 It also bounds where the time can go. Every evaluation computes the same N H D sigmoids (one
-hidden layer per conditional); beside the counted ratio of multiply-adds (naive / O(HD), about
-D / 4) it times those sigmoids alone (on tensors the size of one block, i.e. in cache) and reports
+hidden layer per conditional); beside the counted ratio of multiply-adds (naive / sequential,
+about D / 4; the blocked form multiplies each B x B block in full, H D (B + 2) multiply-adds, so
+its own ratio is about D / (2 (B + 2)), which chapter 07 computes beside each form) it times
+those sigmoids alone (on tensors the size of one block, i.e. in cache) and reports
 naive time / sigmoid time: the most any form could gain if it paid for nothing but them.
 Writes ``src/f2p/data/results/ch07_nade_speed.json``.
 
