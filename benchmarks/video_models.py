@@ -31,7 +31,8 @@ RESULTS = f2p.results.RESULTS_DIR
 FRAMES = 8
 CHAPTERS = {  # models, label sets, training clips, epochs
     "03": (
-        ["TSN", "TSM", "TSM, in-place", "TSM, online", "TRN", "ECO-style", "non-local"],
+        # "3D" is the non-local model's network without its block: the control for it
+        ["TSN", "TSM", "TSM, in-place", "TSM, online", "TRN", "ECO-style", "non-local", "3D"],
         ["appearance", "temporal"],
         1000,
         8,

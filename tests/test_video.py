@@ -236,23 +236,33 @@ def test_non_local_attention_is_order_blind_but_non_local_i3d_is_not():
         assert not torch.allclose(model(clips), model(clips.flip(1)), atol=1e-5)
 
 
-def test_non_local_block_is_the_papers_formula_with_keys_and_values_pooled_2x2_in_space():
-    """Explicit loops over query and key positions: keys and values are phi(x) and g(x) max-pooled
-    over 2x2 spatial windows (odd sizes keep their last row), queries every position."""
+def test_non_local_block_is_the_papers_formula_with_x_pooled_2x2_before_phi_and_g():
+    """Explicit loops over query and key positions: keys and values are phi and g of x max-pooled
+    over 2x2 spatial windows (odd sizes keep their last row), as video-nonlocal-net pools its
+    input before the phi and g convolutions; queries every position. Pooling phi(x) and g(x)
+    instead (the other order) gives a different result, which the last check rules out."""
     torch.manual_seed(0)
     block = models.NonLocalBlock(4).eval()
     torch.nn.init.normal_(block.z.weight)
     x = torch.randn(1, 4, 2, 3, 5, dtype=torch.float64)
     block = block.double()
     with torch.no_grad():
-        theta, phi, g = block.theta(x)[0], block.phi(x)[0], block.g(x)[0]
-        keys, values = [], []
+        theta = block.theta(x)[0]
+        w_phi, b_phi = block.phi.weight[:, :, 0, 0, 0], block.phi.bias
+        w_g, b_g = block.g.weight[:, :, 0, 0, 0], block.g.bias
+        keys, values, late_keys, late_values = [], [], [], []
         for s in range(2):
             for i in range(0, 3, 2):
                 for j in range(0, 5, 2):
-                    keys.append(phi[:, s, i : i + 2, j : j + 2].amax(dim=(1, 2)))
-                    values.append(g[:, s, i : i + 2, j : j + 2].amax(dim=(1, 2)))
+                    pooled = x[0, :, s, i : i + 2, j : j + 2].amax(dim=(1, 2))  # x^_j
+                    keys.append(w_phi @ pooled + b_phi)
+                    values.append(w_g @ pooled + b_g)
+                    window = x[0, :, s, i : i + 2, j : j + 2].flatten(1)  # pooled after instead
+                    late_keys.append((w_phi @ window + b_phi[:, None]).amax(1))
+                    late_values.append((w_g @ window + b_g[:, None]).amax(1))
         keys, values = torch.stack(keys), torch.stack(values)  # (2*2*3, inner)
+        assert not torch.allclose(keys, torch.stack(late_keys))  # the order matters here
+        assert not torch.allclose(values, torch.stack(late_values))
         expected = torch.empty_like(x[0])
         for s in range(2):
             for i in range(3):

@@ -348,9 +348,11 @@ class ECO(nn.Module):
 class NonLocalBlock(nn.Module):
     """y_i = x_i + W_z sum_j softmax_j(theta(x_i) . phi(x^_j)) g(x^_j) over all space-time
     positions (the embedded-Gaussian form), with W_z initialised to zero (an identity block, as the
-    paper's zero-initialised BN after W_z). x^ is x max-pooled 2x2 in space before phi and g: the
-    paper's subsampling trick (section 3.3; the official video-nonlocal-net pools phi and g to
-    half the spatial size), which divides the pairwise cost by 4 and keeps every query position.
+    paper's zero-initialised BN after W_z). x^ is x max-pooled 2x2 in space, *then* fed to phi and
+    g: the paper's subsampling trick (section 3.3), in the official video-nonlocal-net's order
+    (``spacetime_nonlocal`` max-pools its input blob and applies the phi and g convolutions to the
+    pooled blob), which divides the pairwise cost by 4 and keeps every query position. Max-pooling
+    does not commute with a 1x1x1 convolution, so the order changes the result.
     ``subsample=False`` attends to every position."""
 
     def __init__(self, c: int, subsample: bool = True) -> None:
@@ -365,8 +367,9 @@ class NonLocalBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = x.shape
         q = self.theta(x).flatten(2).transpose(1, 2)  # (N, THW, inner)
-        k = self.pool(self.phi(x)).flatten(2)  # (N, inner, T H' W')
-        v = self.pool(self.g(x)).flatten(2).transpose(1, 2)
+        pooled = self.pool(x)  # x^: (N, C, T, H', W')
+        k = self.phi(pooled).flatten(2)  # (N, inner, T H' W')
+        v = self.g(pooled).flatten(2).transpose(1, 2)
         y = torch.softmax(q @ k, dim=-1) @ v
         return x + self.z(y.transpose(1, 2).reshape(n, -1, t, h, w))
 
