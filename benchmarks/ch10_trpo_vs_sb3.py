@@ -4,12 +4,13 @@ Same hyperparameters (RL Zoo's for TRPO, ``TRPOConfig.zoo``: 2 environments, 100
 CartPole 512 steps per update, damping 1e-3, lambda 0.98, 20 critic epochs of batch 512; Pendulum
 1,024 steps per update, gamma 0.9, 15 critic epochs of batch 128; otherwise sb3-contrib's
 defaults: delta 0.01, 15 CG iterations, damping 0.1, backtracking by 0.8 up to 10 times, Adam 1e-3
-for the critic, separate 64-64 tanh networks), same seeds and budget, one torch thread each, run
-alternately in one process. RL Zoo also turns on gSDE exploration for Pendulum; sb3-contrib runs
-with it ("sb3", the reference settings) and, as a like-for-like check, without it ("sb3 plain",
-the plain Gaussian policy that we and the paper use). All are evaluated by ``f2p.rl.evaluate``
-(greedy policy, 10 episodes, at the first update at or after every 5,000 steps: the same step
-counts on both sides), evaluation excluded from the training clock.
+for the critic (its epsilon is PyTorch's 1e-8 for us, 1e-5 in sb3), separate 64-64 tanh
+networks, Fisher-vector products on the whole batch), same seeds and budget, one torch thread
+each, run alternately in one process. RL Zoo also turns on gSDE exploration for Pendulum;
+sb3-contrib runs with it ("sb3", the reference settings) and, as a like-for-like check, without
+it ("sb3 plain", the plain Gaussian policy that we and the paper use). All are evaluated by
+``f2p.rl.evaluate`` (greedy policy, 10 episodes, at the first update at or after every 5,000
+steps: the same step counts on both sides), evaluation excluded from the training clock.
 
 Reported per seed and as medians: steps and training seconds until the return is sustained at
 the threshold (475 / -200: every later evaluation stays there; a seed that never sustains counts
