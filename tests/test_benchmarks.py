@@ -53,6 +53,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ),
         ("ch08_a2c_vs_sb3.py", ["--seeds", "0", "--steps", "800", "--eval-every", "400"]),
         ("ch08_pendulum_replay.py", ["--seeds", "0", "--steps", "400"]),
+        ("ch08_qac_baseline.py", ["--seeds", "0", "1", "--steps", "400"]),
         (
             "ch09_ddpg_vs_sb3.py",
             [
