@@ -212,6 +212,50 @@ def test_horn_schunck_agrees_with_opencv_farneback_on_a_translation():
     assert abs(ref_u - 1.0) < 0.15 and abs(our_u - 1.0) < 0.15
 
 
+def test_flow_to_colour_hue_is_direction_and_brightness_is_speed():
+    """Right is red, down yellow-green (y points down), left cyan, up violet; half the largest
+    speed is half as bright; no motion is black; the wheel's key agrees with the field."""
+    import colorsys
+
+    import numpy as np
+
+    directions = {"right": (1, 0, 0.0), "down": (0, 1, 0.25), "left": (-1, 0, 0.5)}
+    directions["up"] = (0, -1, 0.75)
+    for name, (u, v, hue) in directions.items():
+        rgb = flow.flow_to_colour(np.array([u, v], float).reshape(2, 1, 1))[0, 0]
+        got = colorsys.rgb_to_hsv(*rgb)
+        assert abs(got[0] - hue) < 1e-6 and abs(got[2] - 1) < 1e-6, name
+    field = np.zeros((2, 1, 3))
+    field[0, 0, 1], field[0, 0, 2] = 1.0, 2.0
+    colours = flow.flow_to_colour(field)
+    assert np.allclose(colours[0, 0], 0) and np.allclose(colours[0, 1].max(), 0.5)
+    assert np.allclose(flow.flow_to_colour(field, max_magnitude=1.0)[0, 2].max(), 1.0)
+    wheel = flow.colour_wheel(33)
+    assert np.allclose(wheel[16, 32], [1, 0, 0]) and np.allclose(wheel[0, 0], 1)  # rim, outside
+    assert np.allclose(
+        wheel[32, 16], flow.flow_to_colour(np.array([0.0, 1]).reshape(2, 1, 1))[0, 0]
+    )
+    with pytest.raises(ValueError, match="flow field"):
+        flow.flow_to_colour(np.zeros((3, 4, 4)))
+
+
+def test_endpoint_error_and_warm_timings():
+    import numpy as np
+
+    from f2p.utils import warm_timings
+
+    a = np.zeros((2, 6, 6))
+    b = a.copy()
+    b[0], b[1] = 3.0, 4.0
+    b[:, 0] = 100.0  # only the border row differs more
+    assert flow.endpoint_error(a, b, border=1) == 5.0 and flow.endpoint_error(a, b) > 5.0
+    with pytest.raises(ValueError, match="border"):
+        flow.endpoint_error(a, b, border=3)
+    calls = []
+    seconds = warm_timings(lambda: calls.append(1), repeats=4, warmup=2)
+    assert len(seconds) == 4 and len(calls) == 6 and min(seconds) >= 0
+
+
 def test_animation_html_makes_no_external_requests():
     import re
 

@@ -63,30 +63,34 @@ def test_load_clip_layout_and_resizing():
     assert 0 <= clip.min() and clip.max() <= 1 and clip.std() > 0.1  # real content, not blank
 
 
+REAL_PAIRS = (10, 30, 60, 80)
+"""carphone frame pairs s -> s+1 that chapter 01 shows"""
+
+
 def test_horn_schunck_against_farneback_on_a_real_clip():
-    """Carphone (176x144), frames 10->11 and 60->61. Measured: EPE to Farneback 0.21 and 0.25 px,
-    where zero flow scores 0.56 and 0.61 px and our flow with u and v swapped 0.94 and 0.64 px.
-    The bound (0.3 px and half of either foil) fails a flow that is absent, transposed or
-    reversed (reversed: 0.99 and 1.06 px)."""
-    pairs = [clips.read_video(clips.clip_path("carphone_pristine"), s, s + 2) for s in (10, 60)]
-    grey = np.stack([[cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in pair] for pair in pairs])
+    """Carphone (176x144), the four frame pairs chapter 01 shows, with its settings (alpha 0.1,
+    200 iterations; f2p.video.flow.farneback). Measured: EPE to Farneback 0.21, 0.47, 0.25,
+    0.39 px inside an 8-pixel border, where zero flow scores 0.56, 1.14, 0.61, 1.01 px. The
+    bounds (0.55 px, and 0.6 of each foil: zero, u and v swapped, reversed) fail a flow that is
+    absent, transposed or reversed."""
+    video = clips.read_video(clips.clip_path("carphone_pristine"), 0, max(REAL_PAIRS) + 2)
+    grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in video])
+    starts = list(REAL_PAIRS)
     ours = flow.horn_schunck(
-        torch.tensor(grey[:, :1] / 255, dtype=torch.float32),
-        torch.tensor(grey[:, 1:] / 255, dtype=torch.float32),
+        torch.tensor(grey[starts, None] / 255, dtype=torch.float32),
+        torch.tensor(grey[[s + 1 for s in starts], None] / 255, dtype=torch.float32),
         alpha=0.1,
         iterations=200,
     ).numpy()
-    inner = (slice(None), slice(8, -8), slice(8, -8))
-    for (first, second), uv in zip(grey, ours, strict=True):
-        ref = cv2.calcOpticalFlowFarneback(first, second, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-        ref = ref.transpose(2, 0, 1)
+    for s, uv in zip(starts, ours, strict=True):
+        ref = flow.farneback(grey[s], grey[s + 1])
 
         def epe(a, b=ref):
-            return float(np.sqrt(((a - b) ** 2).sum(0))[inner[1:]].mean())
+            return flow.endpoint_error(a, b, border=8)
 
-        assert epe(uv) < 0.3
-        assert epe(uv) < 0.5 * epe(np.zeros_like(ref)) and epe(uv) < 0.5 * epe(uv[::-1])
-        assert epe(uv) < 0.5 * epe(-uv)
+        assert epe(uv) < 0.55, s
+        assert epe(uv) < 0.6 * epe(np.zeros_like(ref)) and epe(uv) < 0.6 * epe(uv[::-1]), s
+        assert epe(uv) < 0.6 * epe(-uv), s
 
 
 def test_undecodable_and_missing_videos_are_clear_errors(tmp_path):

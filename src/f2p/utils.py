@@ -226,6 +226,21 @@ class Timer:
         self.stop()
 
 
+def warm_timings(fn, repeats: int = 5, warmup: int = 1) -> list[float]:
+    """Seconds taken by each of ``repeats`` calls of ``fn()``, after ``warmup`` untimed calls
+    (first-call costs: allocation, caches, lazy imports). Report a median with the range."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats}, {warmup}")
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        with Timer() as t:
+            fn()
+        seconds.append(t.seconds)
+    return seconds
+
+
 def machine() -> str:
     """This machine in words, for results and the site: CPU model, cores, GPU."""
     model = ""
