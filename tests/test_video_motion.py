@@ -279,3 +279,28 @@ def test_mta_second_group_does_not_add_the_identity_group():
         change = (mta(x) - mta(y)).abs().amax(dim=(0, 2, 3))
     assert change[:2].min() > 0  # the identity group itself
     assert torch.all(change[2:] == 0)  # nothing downstream reads it
+
+
+def _order_free_threshold_accuracy(pair: tuple[int, int], n: int = 4000) -> float:
+    """Held-out accuracy of the best threshold on sum_t x_actor * x_distractor (a function of
+    the set of frames) between the two classes of a hard pair, from the generator's paths."""
+    gen = torch.Generator().manual_seed(0)
+    label = torch.randint(2, (2 * n,), generator=gen)
+    actor, other = data._hard_paths(torch.tensor(pair)[label], torch.linspace(0, 1, 8), gen)
+    stat = (actor["x"] * other["x"]).sum(1).abs()
+    candidates = torch.quantile(stat[:n], torch.linspace(0.02, 0.98, 49))
+
+    def acc(th: torch.Tensor, part: slice) -> float:
+        hit = (stat[part] < th).long() == label[part]
+        return max(hit.float().mean().item(), 1 - hit.float().mean().item())
+
+    best = max(candidates, key=lambda th: acc(th, slice(0, n)))
+    return acc(best, slice(n, None))
+
+
+def test_distractor_clock_separates_the_swing_pair_but_not_the_reversed_pairs():
+    """Chapter 04's claim: the drifting distractor is a clock that an order-free statistic can
+    pair with the actor. Measured: 0.79 on the swing pair, 0.50-0.51 on the turn pair (an exact
+    reversal, with a drift drawn symmetric about zero)."""
+    assert _order_free_threshold_accuracy((0, 1)) > 0.7
+    assert _order_free_threshold_accuracy((2, 3)) < 0.55

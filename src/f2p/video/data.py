@@ -16,7 +16,9 @@ label sets mirror the two kinds of benchmark:
   no order-free summary of the frames, can tell the pair apart.
 - ``"hard"`` (chapters 04-05, where the temporal set saturates): two-phase moves, a swing done
   once or twice, and the order in which two digits flash, with a second digit drifting by as a
-  moving distractor. Each class's partner shows the same frames in another order.
+  moving distractor. Without the distractors (``distractors=False``) each class's partner shows
+  the same frames in another order; with them, the steady drift is a clock that an order-free
+  statistic can pair with the actor (chapter 04 measures it on the swing pair).
 
 Rendering is one batched ``affine_grid``/``grid_sample`` call per clip set: thousands of clips in
 seconds. A clip is a float tensor (T, C, H, W) in [0, 1] plus noise.
@@ -52,8 +54,9 @@ HARD_MOTIONS = (
     "left flashes first",
     "right flashes first",
 )
-"""the ``"hard"`` label set: no order-free summary of the frames tells any class from its
-partner (one and two swings visit the same positions; the other pairs are time reversals)"""
+"""the ``"hard"`` label set: with the distractors off, no order-free summary of the frames tells
+any class from its partner (one and two swings visit the same positions; the other pairs are time
+reversals); with them on, the drift is a clock that separates the swing pair in part"""
 LABEL_SETS = ("appearance", "temporal")
 """the two label sets every video chapter reports"""
 ALL_LABEL_SETS = (*LABEL_SETS, "hard")

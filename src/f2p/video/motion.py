@@ -76,7 +76,7 @@ class STM(nn.Module):
 
     CSTM: a channel-wise temporal convolution (kernel 3); the block's following 3x3 convolution
     is its spatial part. CMM: F = BN(conv1x1(x)) with C/r channels, D_t = conv3x3_dw(F_{t+1}) -
-    F_t (D_T = 0), back to C channels with a 1x1 convolution."""
+    F_t (D_{T-1} = 0, frames counted from 0), back to C channels with a 1x1 convolution."""
 
     def __init__(self, channels: int, frames: int, reduction: int = 4) -> None:
         super().__init__()
@@ -94,7 +94,7 @@ class STM(nn.Module):
 
 
 class MotionExcitation(nn.Module):
-    """TEA's ME: F = BN(conv1x1(X)) (C/r channels), D_t = conv3x3_dw(F_{t+1}) - F_t (D_T = 0),
+    """TEA's ME: F = BN(conv1x1(X)) (C/r channels), D_t = conv3x3_dw(F_{t+1}) - F_t (D_{T-1} = 0),
     A = 2 sigmoid(conv1x1(avgpool(D))) - 1 per channel, output X + X * A."""
 
     def __init__(self, channels: int, frames: int, reduction: int = 4) -> None:
