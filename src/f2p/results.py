@@ -265,6 +265,8 @@ def benchmark_markdown(result: dict[str, Any], provenance: str = "") -> str:
     for method, figures in cells.items():
         row = [method] + [_cell(figures.get(metric)) for metric in metrics]
         lines.append("| " + " | ".join(row + [quoted[method]] * with_papers) + " |")
+    if any("std" in f for figures in cells.values() for f in figures.values()):
+        lines += ["", "Each ± is the standard deviation over the benchmark's seeds (ddof = 0)."]
     if other:
         lines += ["", "Also measured: " + "; ".join(
             f"{row['quantity']}: {format_number(row['ours'])}" for row in other
