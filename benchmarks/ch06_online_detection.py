@@ -15,12 +15,18 @@ Writes ``src/f2p/data/results/ch06_online_detection.json``.
     python benchmarks/ch06_online_detection.py
     python benchmarks/ch06_online_detection.py --seeds 0 --train-streams 2 --test-streams 1 \
         --epochs 1 --encoder-clips 50 --out small.json
+    python benchmarks/ch06_online_detection.py --only IDN   # retrain IDN alone, keep the rest
+
+Per-seed values are written beside the mean and std (std over seeds, ddof = 0). With ``--only``,
+the named detectors' score rows are replaced in the existing file and every other row (the
+other detectors, the latencies) is kept as it was measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -70,6 +76,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=experiment.Budget.epochs)
     parser.add_argument("--encoder-clips", type=int, default=experiment.Budget.encoder_clips)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only", nargs="+", help="retrain these detectors, keep the other rows")
     args = parser.parse_args()
     f2p.utils.set_threads(1)
     budget = dataclasses.replace(
@@ -82,7 +89,7 @@ def main() -> None:
     scores: dict[tuple[str, str, str], list[float]] = {}
     for setting, distractors in experiment.SETTINGS.items():
         for seed in args.seeds:
-            names = experiment.DETECTORS + experiment.EQUAL_SUPERVISION
+            names = tuple(args.only or experiment.DETECTORS + experiment.EQUAL_SUPERVISION)
             runs, _ = experiment.run(seed, distractors, budget, names, progress=False)
             for name, run in runs.items():
                 for metric in ("map", "mcap"):
@@ -94,6 +101,24 @@ def main() -> None:
         label = {"map": "per-frame mAP", "mcap": "mcAP"}[metric]
         for stat, value in (("mean", np.mean(values)), ("std", np.std(values))):
             rows.append({"quantity": f"{name}: {label}, {setting} ({stat})", "ours": float(value)})
+        for seed, value in zip(args.seeds, values, strict=True):
+            rows.append({"quantity": f"{name}: {label}, {setting} (seed {seed})",
+                         "ours": float(value)})  # fmt: skip
+    if args.only:  # keep every row of the other detectors, and the latencies
+        kept = [
+            row
+            for row in json.loads(args.out.read_text())["rows"]
+            if not any(
+                row["quantity"].startswith(f"{name}: {label},")
+                for name in args.only
+                for label in ("per-frame mAP", "mcAP")
+            )
+        ]
+        f2p.results.write_benchmark(
+            args.out, "06", json.loads(args.out.read_text())["benchmark"],
+            "ch06_online_detection.py", kept + rows,
+        )  # fmt: skip
+        return
     encoder_accuracy = [experiment.encoder(seed, budget)[1] for seed in args.seeds]
     rows.append({"quantity": "encoder accuracy on trimmed chunks (mean)",
                  "ours": float(np.mean(encoder_accuracy))})  # fmt: skip

@@ -93,6 +93,11 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
             ],
         ),
         (
+            "ch06_idn_tuning.py",
+            ["--seeds", "0", "--train-streams", "3", "--validation-streams", "1"]
+            + ["--epochs", "1", "--encoder-clips", "40"],
+        ),
+        (
             "ch11_rollout_speed.py",
             ["--batch", "8", "--tokens", "6", "--iterations", "1", "--warmup-steps", "2"],
         ),

@@ -321,3 +321,79 @@ def test_current_label_only_supervises_the_last_step_alone(name):
     else:
         expected = torch.nn.functional.cross_entropy(current(x, lengths), y[:, T - 1])
     assert loss(current, y) == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_tied_positives_after_a_negative_split_the_two_tie_conventions():
+    """Scores 0.9 (-), 0.5 (+), 0.5 (+): grouped ties give one threshold with precision 2/3;
+    stepping rank by rank gives precisions 1/2 and 2/3 at the two positives, mean 0.583."""
+    scores, targets = torch.tensor([0.9, 0.5, 0.5]), torch.tensor([0, 1, 1])
+    assert metrics.average_precision(scores, targets) == pytest.approx(2 / 3)
+    hits = targets.double()
+    rank_by_rank = float((hits.cumsum(0) / torch.arange(1, 4) * hits).sum() / hits.sum())
+    assert rank_by_rank == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert abs(rank_by_rank - 2 / 3) > 0.08
+
+
+def test_ap_at_a_ratio_is_ap_at_its_own_base_rate_and_cap_at_one():
+    gen = torch.Generator().manual_seed(3)
+    targets = torch.rand(300, generator=gen) < 0.2
+    scores = torch.rand(300, generator=gen) + 0.4 * targets
+    w = float((~targets).sum() / targets.sum())
+    ap = metrics.average_precision(scores, targets)
+    assert metrics.average_precision(scores, targets, ratio=w) == pytest.approx(ap)
+    cap = metrics.average_precision(scores, targets, calibrated=True)
+    assert metrics.average_precision(scores, targets, ratio=1.0) == pytest.approx(cap)
+    # half the positives dropped: plain AP falls, AP at the original ratio barely moves
+    drop = torch.nonzero(targets)[::2, 0]
+    keep = torch.ones(300, dtype=torch.bool)
+    keep[drop] = False
+    fewer = metrics.average_precision(scores[keep], targets[keep])
+    at_w = metrics.average_precision(scores[keep], targets[keep], ratio=w)
+    assert fewer < ap - 0.03 and abs(at_w - ap) < abs(fewer - ap) / 2
+    labels = torch.tensor([0, 1, 1, 2, 0, 0])
+    assert metrics.negative_ratios(labels, 3) == {1: 2.0, 2: 5.0}
+    with pytest.raises(ValueError, match="not both"):
+        metrics.average_precision(scores, targets, calibrated=True, ratio=2.0)
+
+
+def test_update_gates_are_the_gates_the_state_uses():
+    """The GRU's z_t rebuilds its hidden states, h_t = (1 - z_t) n_t + z_t h_{t-1}; IDN's z_t
+    equals its IDU's update module, which reads e_t and e_0 only."""
+    torch.manual_seed(0)
+    gru = models.RNNDetector(D, K, 8)
+    x = torch.randn(3, T, D)
+    z = gru.update_gates(x)
+    h = gru.rnn(x)[0].detach()
+    before = torch.cat([torch.zeros(3, 1, 8), h[:, :-1]], 1)
+    gi = x @ gru.rnn.weight_ih_l0.T + gru.rnn.bias_ih_l0
+    gh = before @ gru.rnn.weight_hh_l0.T + gru.rnn.bias_hh_l0
+    r = torch.sigmoid(gi[..., :8] + gh[..., :8])
+    n = torch.tanh(gi[..., 16:] + r * gh[..., 16:])
+    torch.testing.assert_close((1 - z) * n + z * before, h)
+    with pytest.raises(ValueError, match="GRU"):
+        models.RNNDetector(D, K, 8, kind="lstm").update_gates(x)
+    idn = models.IDN(D, K, 8, 8)
+    z = idn.update_gates(x)
+    e = idn.embed(x).detach()
+    for s in range(T):
+        xz = idn.idu.from_input(e[:, s]).chunk(2, 1)[0]
+        cz = idn.idu.from_current(e[:, -1]).chunk(2, 1)[1]
+        torch.testing.assert_close(z[:, s], torch.sigmoid(xz + cz))
+    other = x.clone()
+    other[:, 0] += 3  # an earlier chunk changes: z_s of the later steps does not
+    torch.testing.assert_close(idn.update_gates(other)[:, 1:], z[:, 1:])
+    other[:, -1] += 3  # the current chunk changes: every z_s does
+    assert not torch.allclose(idn.update_gates(other)[:, 1:], z[:, 1:])
+
+
+def test_irrelevant_flags_follow_the_distractors_and_align_with_windows():
+    frame_labels = torch.tensor([-1] * 4 + [1] * 4 + [0] * 4 + [9] * 4)
+    assert data.irrelevant_chunks(frame_labels, 4).tolist() == [False, True, False, True]
+    f = torch.randn(4, D)
+    streams = data.ChunkStreams([f], [data.chunk_labels(frame_labels, 4)],
+                                [data.irrelevant_chunks(frame_labels, 4)])  # fmt: skip
+    flags = streams.irrelevant_windows(3)
+    assert flags.tolist() == [[False, False, False], [False, False, True],
+                              [False, True, False], [True, False, True]]  # fmt: skip
+    with pytest.raises(ValueError, match="flags"):
+        data.ChunkStreams([f], [torch.zeros(4, dtype=torch.long)]).irrelevant_windows(3)

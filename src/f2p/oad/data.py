@@ -155,6 +155,8 @@ class ChunkStreams:
     """per stream (L, D)"""
     labels: list[torch.Tensor]
     """per stream (L,), 0 background, 1..K target classes"""
+    irrelevant: list[torch.Tensor] | None = None
+    """per stream (L,) bool: the chunk belongs to an irrelevant action (labelled 0), when known"""
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -187,6 +189,14 @@ class ChunkStreams:
             streams.append(torch.full((n,), s))
         return Windows(torch.cat(xs), torch.cat(ys), torch.cat(lengths), torch.cat(streams))
 
+    def irrelevant_windows(self, length: int) -> torch.Tensor:
+        """(N, length) bool, aligned with :meth:`windows`: which window positions hold a chunk
+        of an irrelevant action (False on the padding)."""
+        if self.irrelevant is None:
+            raise ValueError("these streams were built without irrelevant-action flags")
+        flags = ChunkStreams([f[:, None].float() for f in self.irrelevant], self.labels)
+        return flags.windows(length).x[..., 0].bool()
+
 
 def chunk_labels(frame_labels: torch.Tensor, chunk: int) -> torch.Tensor:
     """Per-chunk detection labels from per-frame motion labels: the middle frame's motion,
@@ -196,6 +206,13 @@ def chunk_labels(frame_labels: torch.Tensor, chunk: int) -> torch.Tensor:
     for k, motion in enumerate(TARGETS, start=1):
         out[middle == motion] = k
     return out
+
+
+def irrelevant_chunks(frame_labels: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Per chunk: whether its middle frame belongs to an irrelevant action (:data:`DISTRACTORS`),
+    which :func:`chunk_labels` maps to background."""
+    middle = frame_labels[chunk // 2 :: chunk][: len(frame_labels) // chunk]
+    return torch.isin(middle, torch.tensor(DISTRACTORS))
 
 
 @torch.no_grad()
@@ -208,7 +225,7 @@ def encode(
 ) -> ChunkStreams:
     """Features of every whole chunk of every stream: the frozen encoder's backbone features
     averaged over the chunk's frames."""
-    features, labels = [], []
+    features, labels, irrelevant = [], [], []
     for frames, frame_labels in streams:
         n = len(frames) // chunk
         chunks = frames[: n * chunk].view(n, chunk, *frames.shape[1:])
@@ -218,4 +235,5 @@ def encode(
             out.append(encoder.backbone(x).view(-1, chunk, encoder.backbone.width).mean(1))
         features.append(torch.cat(out).cpu())
         labels.append(chunk_labels(frame_labels, chunk))
-    return ChunkStreams(features, labels)
+        irrelevant.append(irrelevant_chunks(frame_labels, chunk))
+    return ChunkStreams(features, labels, irrelevant)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from f2p.oad import data, models, train
+from f2p.oad import data, metrics, models, train
 
 DETECTORS = ("chunk only", "GRU", "LSTM", "TRN", "IDN", "OadTR", "OadTR w/o task token",
              "OadTR w/o decoder")  # fmt: skip
@@ -113,3 +113,79 @@ def run(
         history = train.fit(model, train_windows, budget.epochs, seed=seed, device=device)
         results[name] = Run(train.evaluate(model, test_windows, device), history.seconds, model)
     return results, test_set
+
+
+ADMISSION_GROUPS = ("same class as the current chunk", "irrelevant action", "background")
+
+
+@torch.no_grad()
+def admission(model: nn.Module, test_set: data.ChunkStreams, window: int) -> dict[str, float]:
+    """How much of a past chunk's candidate enters the state, 1 - z_s (eq. ch06-gru; IDN's
+    z_s from eq. ch06-idu), averaged over hidden units and over the past chunks s < 0 of every
+    test window whose current chunk is an action of interest, grouped by what chunk s holds
+    (:data:`ADMISSION_GROUPS`). ``model`` has ``update_gates`` (the GRU detector, IDN)."""
+    w = test_set.windows(window)
+    irrelevant = test_set.irrelevant_windows(window)
+    keep = w.current > 0
+    y, irrelevant = w.y[keep, :window], irrelevant[keep]
+    admit = 1 - model.cpu().eval().update_gates(w.x[keep]).mean(-1)
+    past = (y != data.IGNORE) & (torch.arange(window) < window - 1)
+    groups = (y == y[:, -1:], irrelevant, (y == 0) & ~irrelevant)
+    return {
+        name: float(admit[past & group].mean())
+        for name, group in zip(ADMISSION_GROUPS, groups, strict=True)
+    }
+
+
+@torch.no_grad()
+def anticipation_baselines(
+    model: nn.Module, test: data.Windows, future: int, device: str = "cpu"
+) -> dict[str, list[float]]:
+    """Per-frame mAP, i = 1..``future`` chunks ahead, of two guesses that anticipate nothing:
+    a constant score for every class (all frames tied: its AP is the class's share of the
+    frames) and the present's scores carried forward (``model``'s current-chunk
+    probabilities read as the prediction i chunks ahead)."""
+    present = train.predict(model, test, device=device)
+    t = test.x.shape[1]
+    out: dict[str, list[float]] = {"constant guess": [], "present carried forward": []}
+    for i in range(future):
+        labels = test.y[:, t + i]
+        keep = labels != data.IGNORE
+        constant = torch.zeros(int(keep.sum()), present.shape[1])
+        out["constant guess"].append(metrics.frame_map(constant, labels[keep])[0])
+        out["present carried forward"].append(metrics.frame_map(present[keep], labels[keep])[0])
+    return out
+
+
+IDN_GRID = {"contrastive": (0.01, 0.1, 1.0), "margin": (0.5, 1.0, 2.0)}
+"""lambda and m tried on the validation streams (``benchmarks/ch06_idn_tuning.py``)."""
+
+
+def idn_validation(
+    seed: int,
+    distractors: bool,
+    budget: Budget,
+    contrastive: float,
+    margin: float,
+    validation_streams: int = 6,
+    device: str = "cpu",
+) -> float:
+    """Per-frame mAP of an IDN with weight ``contrastive`` and margin ``margin``, trained on
+    the first ``train_streams - validation_streams`` training streams of ``seed`` and scored
+    on the other ``validation_streams``: the test streams are never read."""
+    enc, _ = encoder(seed, budget, device)
+    config = budget.stream
+    streams = data.encode(
+        enc, data.make_streams(budget.train_streams, distractors, config, seed), config.chunk,
+        device=device,
+    )  # fmt: skip
+    cut = budget.train_streams - validation_streams
+    if not 0 < cut < budget.train_streams:
+        raise ValueError(f"need 0 < validation_streams < {budget.train_streams}")
+    fit_set = data.ChunkStreams(streams.features[:cut], streams.labels[:cut])
+    val_set = data.ChunkStreams(streams.features[cut:], streams.labels[cut:])
+    train_windows = fit_set.windows(budget.window, budget.future)
+    torch.manual_seed(seed)
+    model = models.IDN(streams.dim, len(data.CLASSES), margin=margin, contrastive=contrastive)
+    train.fit(model, train_windows, budget.epochs, seed=seed, device=device)
+    return train.evaluate(model, val_set.windows(budget.window, budget.future), device).map

@@ -104,6 +104,20 @@ class RNNDetector(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.step_scores(x, lengths)[:, -1]
 
+    @torch.no_grad()
+    def update_gates(self, x: torch.Tensor) -> torch.Tensor:
+        """The GRU's update gate z_t at every step of the window (B, T, hidden), eq. ch06-gru:
+        1 - z_t is the share of step t's candidate that enters the state."""
+        if not isinstance(self.rnn, nn.GRU):
+            raise ValueError("update gates are defined for the GRU only")
+        _check(x, self.dim, None)
+        h = self.rnn(x)[0]
+        before = torch.cat([h.new_zeros(len(h), 1, h.shape[2]), h[:, :-1]], 1)
+        hidden = h.shape[2]
+        gi = x @ self.rnn.weight_ih_l0.T + self.rnn.bias_ih_l0
+        gh = before @ self.rnn.weight_hh_l0.T + self.rnn.bias_hh_l0
+        return torch.sigmoid(gi[..., hidden : 2 * hidden] + gh[..., hidden : 2 * hidden])
+
     def stream(self, chunk: torch.Tensor, state=None) -> tuple[torch.Tensor, object]:
         """The deployed form: one recurrent step on a new chunk (B, D), carrying the state
         (``None`` at a stream's start); returns its scores (B, K+1) and the new state."""
@@ -253,7 +267,8 @@ class IDN(nn.Module):
                                                 + 1{y_t != y_0} max(0, m - ||e_t - e_0||)^2 ]
 
     (classification of the embeddings and a contrastive loss that pulls chunks of the current
-    action towards e_0 and pushes the others at least ``margin`` away)."""
+    action towards e_0 and pushes the others at least ``margin`` away). lambda = 0.01 and m = 1
+    were chosen on validation streams, never the test ones (``benchmarks/ch06_idn_tuning.py``)."""
 
     def __init__(
         self,
@@ -262,7 +277,7 @@ class IDN(nn.Module):
         hidden: int = 64,
         embed: int = 64,
         margin: float = 1.0,
-        contrastive: float = 0.1,
+        contrastive: float = 0.01,
     ) -> None:
         super().__init__()
         self.dim, self.margin, self.contrastive = dim, margin, contrastive
@@ -282,6 +297,17 @@ class IDN(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.run(x, lengths)[0]
+
+    @torch.no_grad()
+    def update_gates(self, x: torch.Tensor) -> torch.Tensor:
+        """The IDU's update gate z_t = sigmoid(W_xz e_t + W_0z e_0 + b_z) at every step of the
+        window (B, T, hidden): 1 - z_t is the share of step t's candidate that enters the state,
+        decided against the current chunk's embedding e_0."""
+        _check(x, self.dim, None)
+        e = self.embed(x)
+        xz = self.idu.from_input(e).chunk(2, -1)[0]
+        cz = self.idu.from_current(e[:, -1:]).chunk(2, -1)[1]
+        return torch.sigmoid(xz + cz)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         scores, e = self.run(x, lengths)
