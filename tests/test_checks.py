@@ -271,3 +271,45 @@ def test_the_second_exercises_references_agree_with_the_package():
     d = checks.reference_natural_step(fisher, g, delta)
     torch.testing.assert_close(0.5 * d @ fisher @ d, torch.tensor(delta, dtype=torch.float64))
     torch.testing.assert_close(fisher @ d / (fisher @ d).norm(), g / g.norm())
+
+
+def test_k15_loss_checker_compares_gradients_and_rejects_plausible_wrong_answers(capsys):
+    """The chapter 11 checker passes the package's loss and the chapter's solution, and rejects
+    the loss without .detach() on logp_old (same value, gradient into logp_old), one with no
+    gradient to logp, and the usual mistakes in the baseline, the sign, tau and the reduction."""
+    from f2p.llm.losses import k15_loss
+
+    def k15(baseline=None, ratio=None, reduce=torch.mean):
+        def loss(logp, old, r, tau):
+            b = r.mean(1, keepdim=True) if baseline is None else baseline(r)
+            d = (logp - old.detach()) if ratio is None else ratio(logp, old)
+            return reduce((r - b - tau * d).pow(2))
+
+        return loss
+
+    checks.k15_loss(k15_loss)
+    checks.k15_loss(k15())
+    assert capsys.readouterr().out.count("PASS k15_loss") == 2
+    k = lambda r: r.shape[1]  # noqa: E731
+    wrong = {
+        "no detach on logp_old": k15(ratio=lambda lp, old: lp - old),
+        "both detached": k15(ratio=lambda lp, old: (lp - old).detach()),
+        "ratio reversed": k15(ratio=lambda lp, old: old.detach() - lp),
+        "batch-wide baseline": k15(baseline=lambda r: r.mean()),
+        "no baseline": k15(baseline=lambda r: 0.0),
+        "leave-one-out baseline": k15(baseline=lambda r: (r.sum(1, keepdim=True) - r) / (k(r) - 1)),
+        "mean without keepdim": k15(baseline=lambda r: r.mean(1)),
+        "summed": k15(reduce=torch.sum),
+    }
+    for name, candidate in wrong.items():
+        with pytest.raises(checks.CheckFailed):
+            checks.k15_loss(candidate)
+            pytest.fail(f"accepted: {name}")
+    # the value alone cannot tell the no-detach loss apart: only its gradient does
+    logp, old, r, tau = checks._k15_inputs(torch.Generator().manual_seed(0))
+    old = old.clone().requires_grad_(True)
+    no_detach = wrong["no detach on logp_old"](logp, old, r, tau)
+    torch.testing.assert_close(no_detach, k15_loss(logp, old, r, tau))
+    assert torch.autograd.grad(no_detach, old)[0].abs().max() > 0
+    with pytest.raises(checks.CheckFailed, match="logp_old"):
+        checks.k15_loss(wrong["no detach on logp_old"])

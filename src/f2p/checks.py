@@ -573,4 +573,41 @@ made_mask = _checker(reference_made_mask, _made_inputs, "made_mask", trials=20)
 discounted_returns = _checker(_package_returns, _returns_inputs, "discounted_returns")
 soft_update = _checker(reference_soft_update, _soft_inputs, "soft_update")
 natural_step = _checker(reference_natural_step, _natural_inputs, "natural_step", trials=15)
-k15_loss = _checker(_package_k15, _k15_inputs, "k15_loss", trials=15)
+
+
+def k15_loss(candidate: Callable[..., torch.Tensor]) -> None:
+    """Chapter 11 exercise: k1.5's loss ``candidate(logp, logp_old, rewards, tau)`` on 15 drawn
+    (G, k) inputs, in value and in gradient. ``logp`` and ``logp_old`` both require gradients
+    here: the gradient with respect to ``logp`` must equal the reference's, and none may reach
+    ``logp_old`` (the sampler's log-probabilities are constants). A loss without ``.detach()``
+    on ``logp_old`` has the right value but sends gradient to it; one that detaches ``logp``
+    too has none where it should."""
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(15):
+        args = _k15_inputs(gen)
+        logp, old = (a.clone().requires_grad_(True) for a in args[:2])
+        want = _package_k15(logp, old, args[2].clone(), args[3])
+        (want_grad,) = torch.autograd.grad(want, logp)
+        logp, old = (a.clone().requires_grad_(True) for a in args[:2])
+        where = f"(trial {trial}, inputs {_describe(list(args))})"
+        try:
+            got = candidate(logp, old, args[2].clone(), args[3])
+        except Exception as err:  # the reader's code: report, do not crash the checker
+            raise CheckFailed(f"k15_loss: raised {type(err).__name__}: {err} {where}") from err
+        problem = compare(got.detach() if isinstance(got, torch.Tensor) else got, want.detach())
+        if problem:
+            raise CheckFailed(f"k15_loss: {problem} {where}")
+        if not got.requires_grad:
+            raise CheckFailed(f"k15_loss: the loss has no gradient with respect to logp {where}")
+        grad, grad_old = torch.autograd.grad(got, (logp, old), allow_unused=True)
+        if grad is None:
+            raise CheckFailed(f"k15_loss: no gradient reaches logp {where}")
+        problem = compare(grad, want_grad)
+        if problem:
+            raise CheckFailed(f"k15_loss: gradient with respect to logp: {problem} {where}")
+        if grad_old is not None and grad_old.abs().max() > 0:
+            raise CheckFailed(
+                "k15_loss: gradient flows into logp_old (the sampler's log-probabilities must "
+                f"be constants: detach them) {where}"
+            )
+    print("PASS k15_loss: matches the reference's value and gradient on 15 random inputs.")
