@@ -120,7 +120,9 @@ class Profile:
     """``fast`` (laptop CPU and CI: every notebook well under 3 minutes on 2 cores) or ``full``
     (GPU: the budgets that reach the reference results)."""
     threads: int
-    """torch intra-op threads; small models run several times faster on one thread."""
+    """torch intra-op threads: 1 in the fast profile, whose runs share the machine's cores (with
+    every core busy, a second thread makes small models several times slower; on an idle machine
+    it gains little: ``benchmarks/ch00_threads.py``)."""
     bf16: bool = False
     """bf16 autocast in the training steps of the video, generative and LLM trainers
     (:func:`autocast`): off in the fast profile, on in the full one where CUDA is."""
