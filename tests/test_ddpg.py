@@ -78,6 +78,89 @@ def test_critic_takes_the_action_at_the_chosen_layer():
         ddpg.DDPGCritic(3, 2, (8,), action_layer=3)
 
 
+@pytest.mark.parametrize("action_layer", [1, 2])
+def test_every_layer_is_initialised_orthogonally(action_layer):
+    """The chapter's "Where we differ" says so: hidden layers orthogonal with gain sqrt(2), the
+    critic's last with gain 1, the actor's last with 0.01, every bias 0. With action_layer=2 the
+    critic's first layer is built outside mlp; it had PyTorch's default (uniform) init."""
+    torch.manual_seed(0)
+    agent = ddpg.DDPG(3, SPACE, ddpg.DDPGConfig(hidden=(16, 12), action_layer=action_layer))
+    for net, last_gain in ((agent.actor, 0.01), (agent.critic, 1.0)):
+        layers = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+        assert len(layers) == 3
+        for i, layer in enumerate(layers):
+            gain = last_gain if i == len(layers) - 1 else np.sqrt(2)
+            w = layer.weight.detach().double() / gain
+            gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+            torch.testing.assert_close(
+                gram, torch.eye(len(gram), dtype=torch.float64), rtol=0, atol=1e-5
+            )
+            assert torch.all(layer.bias == 0)
+
+
+def test_soft_update_checker_refuses_in_place_updates(capsys):
+    checks.soft_update(lambda target, source, tau: torch.lerp(target, source, tau))
+    assert "PASS soft_update" in capsys.readouterr().out
+
+    def in_place(target, source, tau):  # right value, but the exercise says: inputs unchanged
+        return target.lerp_(source, tau)
+
+    def in_place_by_hand(target, source, tau):
+        return target.mul_(1 - tau).add_(tau * source)
+
+    for wrong in (in_place, in_place_by_hand):
+        with pytest.raises(checks.CheckFailed, match="in place"):
+            checks.soft_update(wrong)
+    with pytest.raises(checks.CheckFailed):  # tau on the wrong side
+        checks.soft_update(lambda target, source, tau: tau * target + (1 - tau) * source)
+
+
+def _smoothing_wrong_answers():
+    def scale_after_clip(mu, z, sigma, c, low, high):
+        return torch.maximum(torch.minimum(mu + sigma * z.clamp(-c, c), high), low)
+
+    def no_noise_clip(mu, z, sigma, c, low, high):
+        return torch.maximum(torch.minimum(mu + sigma * z, high), low)
+
+    def no_action_clip(mu, z, sigma, c, low, high):
+        return mu + (sigma * z).clamp(-c, c)
+
+    def unit_bounds(mu, z, sigma, c, low, high):
+        return (mu + (sigma * z).clamp(-c, c)).clamp(-1.0, 1.0)
+
+    def clip_the_sum_to_c(mu, z, sigma, c, low, high):
+        return (mu + sigma * z).clamp(-c, c)
+
+    def clip_noise_to_bounds(mu, z, sigma, c, low, high):
+        return mu + torch.maximum(torch.minimum(sigma * z, high), low)
+
+    def unscaled_noise(mu, z, sigma, c, low, high):
+        return torch.maximum(torch.minimum(mu + z.clamp(-c, c), high), low)
+
+    return [
+        scale_after_clip,
+        no_noise_clip,
+        no_action_clip,
+        unit_bounds,
+        clip_the_sum_to_c,
+        clip_noise_to_bounds,
+        unscaled_noise,
+    ]
+
+
+def test_td3_smoothing_checker(capsys):
+    checks.td3_smoothing(ddpg.td3_smoothed_action)
+    assert "PASS td3_smoothing" in capsys.readouterr().out
+
+    def with_clamp(mu, z, sigma, c, low, high):  # another right answer
+        return torch.clamp(mu + torch.clamp(sigma * z, -c, c), low, high)
+
+    checks.td3_smoothing(with_clamp)
+    for wrong in _smoothing_wrong_answers():
+        with pytest.raises(checks.CheckFailed):
+            checks.td3_smoothing(wrong)
+
+
 def test_actions_stay_within_bounds():
     actor = ddpg.DDPGActor(3, torch.tensor([-2.0, 0.0]), torch.tensor([2.0, 1.0]), (8,))
     with torch.no_grad():

@@ -571,8 +571,51 @@ def mid_channels(candidate: Callable[[int, int, int, int], int]) -> None:
 contrastive = _checker(reference_contrastive, _contrastive_inputs, "contrastive", trials=15)
 made_mask = _checker(reference_made_mask, _made_inputs, "made_mask", trials=20)
 discounted_returns = _checker(_package_returns, _returns_inputs, "discounted_returns")
-soft_update = _checker(reference_soft_update, _soft_inputs, "soft_update")
 natural_step = _checker(reference_natural_step, _natural_inputs, "natural_step", trials=15)
+
+
+def soft_update(candidate: Callable[..., torch.Tensor]) -> None:
+    """Chapter 09 exercise: the soft target update ``candidate(target, source, tau)`` returned as
+    a new tensor on 10 drawn inputs. The exercise asks for the inputs to be left unchanged, so a
+    candidate that writes into ``target`` or ``source`` (``target.lerp_(source, tau)``,
+    ``target.mul_(1 - tau).add_(...)``) fails even when what it returns is right."""
+
+    def unchanged(target: torch.Tensor, source: torch.Tensor, tau: float) -> torch.Tensor:
+        before = target.clone(), source.clone()
+        got = candidate(target, source, tau)
+        for label, now, then in (("target", target, before[0]), ("source", source, before[1])):
+            if not torch.equal(now, then):
+                raise RuntimeError(f"it changed {label} in place; return a new tensor instead")
+        return got
+
+    unchanged.__name__ = getattr(candidate, "__name__", "soft_update")
+    check_function(unchanged, reference_soft_update, _soft_inputs, name="soft_update")
+
+
+def _smoothing_inputs(gen: torch.Generator) -> tuple:
+    """mu'(s') inside asymmetric bounds, with some rows on a bound; sigma in [0.2, 0.7] (never 1)
+    and c in [0.1, 0.4], so sigma z exceeds c in many entries and the order of scaling and
+    clipping, either clip, and the bounds all change the answer."""
+    n, k = 32, int(torch.randint(1, 4, (1,), generator=gen))
+    low = -1.0 - 2.0 * torch.rand(k, generator=gen, dtype=torch.float64)
+    high = 0.2 + torch.rand(k, generator=gen, dtype=torch.float64)
+    u = torch.rand(n, k, generator=gen, dtype=torch.float64)
+    u[:4], u[4:8] = 0.0, 1.0  # actions on the bounds, where only the final clip keeps them inside
+    mu = low + (high - low) * u
+    z = 2.0 * torch.randn(n, k, generator=gen, dtype=torch.float64)
+    sigma = float(0.2 + 0.5 * torch.rand(1, generator=gen))
+    clip = float(0.1 + 0.3 * torch.rand(1, generator=gen))
+    return mu, z, sigma, clip, low, high
+
+
+def td3_smoothing(candidate: Callable[..., torch.Tensor]) -> None:
+    """Chapter 09 exercise: TD3's smoothed target action
+    ``candidate(mu_next, z, sigma, clip, low, high)`` on 15 drawn batches."""
+    from f2p.rl.ddpg import td3_smoothed_action as reference
+
+    check_function(
+        candidate, reference, _smoothing_inputs, name="td3_smoothing", trials=15, atol=1e-9
+    )
 
 
 def k15_loss(candidate: Callable[..., torch.Tensor]) -> None:

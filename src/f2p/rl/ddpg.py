@@ -110,7 +110,10 @@ class DDPGCritic(nn.Module):
             self.first = None
             self.rest = mlp([obs_dim + act_dim, *hidden, 1], activation=nn.ReLU)
         else:
-            self.first = nn.Sequential(nn.Linear(obs_dim, hidden[0]), nn.ReLU())
+            # initialised like every hidden layer of mlp: orthogonal, gain sqrt(2), zero bias
+            self.first = nn.Sequential(
+                *mlp([obs_dim, hidden[0]], out_gain=math.sqrt(2), activation=nn.ReLU), nn.ReLU()
+            )
             self.rest = mlp([hidden[0] + act_dim, *hidden[1:], 1], activation=nn.ReLU)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -317,3 +320,18 @@ def td3_target(
     y = r + gamma (1 - d) min(Q1'(s', a~), Q2'(s', a~)), given the two target critics' values at
     the smoothed target action a~."""
     return rewards + gamma * (1.0 - terminated.float()) * torch.minimum(next_q1, next_q2)
+
+
+def td3_smoothed_action(
+    mu_next: torch.Tensor,
+    z: torch.Tensor,
+    sigma: float,
+    clip: float,
+    low: torch.Tensor,
+    high: torch.Tensor,
+) -> torch.Tensor:
+    """TD3's target policy smoothing (Fujimoto et al., 2018; chapter 09, exercise): the target
+    action a~ = clip(mu'(s') + clip(sigma z, -c, c), a_min, a_max), z ~ N(0, I) drawn by the
+    caller. The noise is scaled first and clipped second; the sum is clipped to the bounds."""
+    noise = (sigma * z).clamp(-clip, clip)
+    return torch.maximum(torch.minimum(mu_next + noise, high), low)
