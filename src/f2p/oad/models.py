@@ -331,8 +331,8 @@ class OadTR(nn.Module):
     positions are masked out of attention. Decoder: ``future`` learnable queries attend to the
     encoder output and, causally, to each other (query i to queries <= i, the triangular mask of
     the official code's decoder self-attention) and predict the next actions. Current scores
-    come from [task-token output, mean of decoder outputs]. Loss: CE(current) + alpha * sum_i
-    CE(future_i).
+    come from [task-token output, mean of decoder outputs]. Loss: CE(current) + alpha * mean_i
+    CE(future_i) (a mean over the anticipated steps, as ``_ce`` computes it, not a sum).
 
     Ablations: ``task_token=False`` uses the mean of the encoder outputs over real positions;
     ``decoder=False`` classifies the task token (or that mean) alone."""
