@@ -117,8 +117,8 @@ def test_a_rejected_line_search_leaves_the_parameters_unchanged():
 
 
 def test_a_vanishing_gradient_takes_no_step():
-    """A policy that has become deterministic has a zero policy gradient, so s = 0 and
-    s^T F s = 0: the step's scale sqrt(2 delta / s^T F s) is undefined, and no step is taken
+    """A policy that has become deterministic has a zero policy gradient, so x = 0 and
+    x^T F x = 0: the step's scale sqrt(2 delta / x^T F x) is undefined, and no step is taken
     (chapter 10's full profile reached this with delta = 0.5)."""
     policy, flat, surrogate, mean_kl = trpo_problem()
     before = flat.detach().clone()
@@ -126,8 +126,59 @@ def test_a_vanishing_gradient_takes_no_step():
     result = trust_region_step(flat, lambda: 0.0 * surrogate(), mean_kl, params, 0.5)
     assert not result.accepted and result.step_fraction == 0.0
     torch.testing.assert_close(flat.detach(), before, rtol=0, atol=0)
-    with pytest.raises(ValueError, match="curvature s\\^T F s is nan"):
+    with pytest.raises(ValueError, match="curvature x\\^T F x is nan"):
         trust_region_step(flat, lambda: surrogate() * torch.nan, mean_kl, params, 0.5)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e-4, 1e-2, 1.0, 1e3])
+def test_the_trust_region_step_is_invariant_to_the_scale_of_the_advantages(scale):
+    """Chapter 10, exercise on reward scale: g and x scale by c, alpha by 1/c, the step not at
+    all. With CG's old absolute tolerance (||r||^2 <= 1e-10) the step was rejected once ||g||
+    fell below about 1e-5, here at c = 1e-6."""
+    policy, flat, surrogate, mean_kl = trpo_problem()
+    params = list(policy.parameters())
+    start = flat.detach().clone()
+    reference = trust_region_step(flat, surrogate, mean_kl, params, 0.01)
+    step_at_1 = flat.detach() - start
+    flat.data.copy_(start)
+    result = trust_region_step(flat, lambda: scale * surrogate(), mean_kl, params, 0.01)
+    assert result.accepted and result.step_fraction == reference.step_fraction
+    torch.testing.assert_close(flat.detach() - start, step_at_1, rtol=1e-6, atol=1e-10)
+    assert result.full_kl == pytest.approx(reference.full_kl, rel=1e-6)
+
+
+def test_conjugate_gradient_tolerance_is_relative_and_stops_at_an_exact_solution():
+    a = random_spd(6)
+    b = torch.randn(6, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    for c in (1e-8, 1.0, 1e6):
+        torch.testing.assert_close(
+            conjugate_gradient(lambda v: a @ v, c * b, 3),
+            c * conjugate_gradient(lambda v: a @ v, b, 3),
+        )
+    torch.testing.assert_close(conjugate_gradient(lambda v: a @ v, 0 * b, 3), 0 * b)
+    calls = []
+    eye = torch.eye(6, dtype=torch.float64)
+    x = conjugate_gradient(lambda v: calls.append(1) or 2 * eye @ v, b, 6)  # exact after one
+    torch.testing.assert_close(x, b / 2)
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="tolerance"):
+        conjugate_gradient(lambda v: v, b, 3, tolerance=-1.0)
+
+
+def test_the_full_step_is_recorded_on_the_damped_model_boundary():
+    """full_kl is the measured KL of alpha x; the damped model KL of alpha x is delta, so its
+    undamped model KL is delta - damping_kl, with damping_kl = 1/2 xi ||alpha x||^2."""
+    policy, flat, surrogate, mean_kl = trpo_problem()
+    params = list(policy.parameters())
+    start = flat.detach().clone()
+    result = trust_region_step(flat, surrogate, mean_kl, params, 1e-4, damping=0.1, backtracks=1)
+    full = flat.detach() - start if result.accepted else None
+    assert result.full_kl > 0 and result.damping_kl > 0
+    if full is not None:
+        assert result.full_kl == pytest.approx(result.kl)
+        assert result.damping_kl == pytest.approx(0.05 * (full @ full).item())
+        # at a small delta the measured KL is close to the undamped quadratic model
+        assert result.full_kl == pytest.approx(1e-4 - result.damping_kl, rel=0.05)
 
 
 def test_bad_trust_region_settings_are_clear_errors():

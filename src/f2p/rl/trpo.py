@@ -3,9 +3,9 @@
 TRPO maximises the surrogate L(theta) = E[ pi_theta(a|s) / pi_old(a|s) * A(s, a) ] subject to
 mean KL(pi_old || pi_theta) <= delta. With the objective linearised (gradient g) and the
 constraint expanded to second order (Fisher matrix F, the Hessian of the mean KL at theta_old),
-the step is along the natural gradient s = F^{-1} g, scaled to the boundary of the trust region,
+the step is along the natural gradient x = F^{-1} g, scaled to the boundary of the trust region,
 
-    theta_new = theta_old + alpha s,   alpha = sqrt(2 delta / (s^T F s)),
+    theta_new = theta_old + alpha x,   alpha = sqrt(2 delta / (x^T F x)),
 
 followed by a backtracking line search that accepts only a step that keeps the measured KL
 within delta and improves the surrogate. F is never formed: conjugate gradient needs only
@@ -43,17 +43,22 @@ def conjugate_gradient(
     """Solve M x = b for a symmetric positive-definite M given only x -> M x: chapter 10's
     recursion, its omega_k is ``step`` here and nu_k the ratio of squared residual norms.
 
+    Stops early once ||r|| <= tolerance * ||b||: relative to b, so that scaling b (the gradient,
+    i.e. the rewards) by any c > 0 scales x by c and changes nothing else (b = 0 returns x = 0).
     In exact arithmetic it terminates in at most n iterations (n = len(b)). Raises if a search
     direction p has p^T M p <= 0, i.e. M is not positive definite along it.
     """
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     x = torch.zeros_like(b)
     r = b.clone()  # residual b - M x
     p = r.clone()
     rr = r @ r
+    stop = tolerance**2 * rr  # ||r||^2 <= tolerance^2 ||b||^2
     for _ in range(iterations):
-        if rr <= tolerance:
+        if rr <= stop:
             break
         Mp = matvec(p)
         curvature = p @ Mp
@@ -102,6 +107,10 @@ class StepResult:
     """surrogate improvement L(theta_new) - L(theta_old) (0 if rejected)"""
     step_fraction: float
     """the line search's accepted fraction of the full step (0 if rejected)"""
+    full_kl: float = float("nan")
+    """measured mean KL of the full step alpha x, before any shrinking (NaN if not tried)"""
+    damping_kl: float = float("nan")
+    """1/2 xi ||alpha x||^2: how far the full step's undamped model KL falls below delta"""
 
 
 def trust_region_step(
@@ -119,8 +128,10 @@ def trust_region_step(
 
     ``surrogate()`` and ``mean_kl()`` are evaluated at the current parameters (the KL from a frozen
     old policy); ``params`` are the module's parameter tensors (views into ``flat_params``). If no
-    backtracked step satisfies both conditions, or the gradient vanishes (then s = 0 and
-    s^T F s = 0, so the step's scale is undefined), the parameters are left unchanged.
+    backtracked step satisfies both conditions, or the gradient is exactly 0 (then the natural
+    gradient x = 0 and x^T F x = 0, so the step's scale is undefined), the parameters are left
+    unchanged. Conjugate gradient's tolerance is relative, so the step does not depend on the
+    scale of the gradient.
     """
     if max_kl <= 0:
         raise ValueError(f"max_kl (delta) must be > 0, got {max_kl}")
@@ -132,24 +143,28 @@ def trust_region_step(
     g = torch.cat([x.reshape(-1) for x in grads]).detach()
     fvp = fisher_vector_product(mean_kl, params, damping)
     direction = conjugate_gradient(fvp, g, cg_iterations)
-    shs = direction @ fvp(direction)
-    if not torch.isfinite(shs):
+    xfx = direction @ fvp(direction)
+    if not torch.isfinite(xfx):
         raise ValueError(
-            f"the step's curvature s^T F s is {shs.item()}: the gradient or KL is not finite"
+            f"the step's curvature x^T F x is {xfx.item()}: the gradient or KL is not finite"
         )
-    if shs <= 0:  # the gradient vanished (a policy that has become deterministic): nothing to do
+    if xfx <= 0:  # the gradient vanished (a policy that has become deterministic): nothing to do
         return StepResult(False, 0.0, 0.0, 0.0)
-    full_step = torch.sqrt(2 * max_kl / shs) * direction  # alpha s, on the KL boundary
+    full_step = torch.sqrt(2 * max_kl / xfx) * direction  # alpha x, on the KL boundary
+    damping_kl = 0.5 * damping * (full_step @ full_step).item()
+    full_kl = float("nan")
     with torch.no_grad():
         for k in range(backtracks):
             fraction = shrink**k
             flat_params.copy_(old + fraction * full_step)
             improvement = (surrogate() - loss_old).item()
             kl = mean_kl().item()
+            if k == 0:
+                full_kl = kl
             if kl <= max_kl and improvement > 0:
-                return StepResult(True, kl, improvement, fraction)
+                return StepResult(True, kl, improvement, fraction, full_kl, damping_kl)
         flat_params.copy_(old)
-    return StepResult(False, 0.0, 0.0, 0.0)
+    return StepResult(False, 0.0, 0.0, 0.0, full_kl, damping_kl)
 
 
 UPDATES = ("trpo", "vpg", "ppo")
@@ -171,7 +186,7 @@ class TRPOConfig:
     env_id: str = "CartPole-v1"
     """a gymnasium id (Discrete or 1-D Box actions)"""
     update: str = "trpo"
-    """the policy update: "trpo", or the comparisons "vpg" (one Adam step on the policy gradient)
+    """the policy update: "trpo", or the comparisons "vpg" (one Adam step from the policy gradient)
     and "ppo" (PPO-clip epochs); everything else (rollouts, GAE, critic) is shared"""
     num_envs: int = 2
     """parallel environments"""
@@ -252,9 +267,9 @@ def policy_objectives(actor, s, a, adv, old_dist, old_log_prob):
 
 
 def ppo_clip_objective(actor, s, a, adv, old_log_prob, clip: float) -> torch.Tensor:
-    """PPO-clip's objective E[min(rho A, clip(rho, 1 - eps, 1 + eps) A)], rho = pi/pi_old."""
-    ratio = torch.exp(actor.log_prob_entropy(s, a)[0] - old_log_prob)
-    return torch.minimum(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
+    """PPO-clip's objective E[min(w A, clip(w, 1 - eps, 1 + eps) A)], w = pi/pi_old."""
+    w = torch.exp(actor.log_prob_entropy(s, a)[0] - old_log_prob)
+    return torch.minimum(w * adv, w.clamp(1 - clip, 1 + clip) * adv).mean()
 
 
 def first_order_step(
@@ -262,8 +277,9 @@ def first_order_step(
 ) -> StepResult:
     """The comparisons' policy update, reported like a trust-region step (KL measured after it).
 
-    "vpg": one Adam step along the gradient of the surrogate at theta_old, which is the policy
-    gradient E[grad log pi(a|s) A] (chapter 08). "ppo": ``ppo_epochs`` passes of minibatch Adam
+    "vpg": one Adam step computed from the gradient of the surrogate at theta_old, which is the
+    policy gradient E[grad log pi(a|s) A] (chapter 08); Adam rescales each coordinate, so the
+    step is not along the gradient. "ppo": ``ppo_epochs`` passes of minibatch Adam
     steps on :func:`ppo_clip_objective`. Neither bounds the KL; this is what TRPO's constraint adds.
     """
     surrogate, mean_kl = policy_objectives(actor, s, a, adv, old_dist, old_log_prob)
