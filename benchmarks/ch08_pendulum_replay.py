@@ -16,7 +16,10 @@ two factors at once. Here the pairs hold the number of updates about fixed:
   updates (the short buffer starts learning after 200 steps instead of 1,000).
 
 ``--only NAME ...`` runs the named variants alone and replaces their rows in the results file,
-keeping the others.
+keeping the others. ``--untrained`` only evaluates the untrained policy of each seed (the step-0
+evaluation of every variant: the actor is drawn from the seed before any variant differs) and
+replaces the rows ``untrained policy (step 0): ...`` of the file, keeping the others: the
+chapter compares each variant's final evaluation with it.
 
 Each run is scored by its greedy evaluations (every ``--steps / 10`` steps, the untrained policy
 at step 0 left out of "best"), and each final actor by the share of states of its evaluation
@@ -63,6 +66,29 @@ def variants(steps: int) -> dict[str, DeterministicConfig]:
     }
 
 
+UNTRAINED = "untrained policy (step 0)"
+
+
+def untrained_rows(seeds: list[int], steps: int) -> list[dict]:
+    """Each seed's step-0 evaluation (the same in every variant: same seed, same actor, same
+    evaluation environment), from a run of one step."""
+    config = DeterministicConfig(num_envs=1, total_steps=1, eval_every=steps // 10, eval_episodes=3)
+    start = [
+        train_deterministic_ac(config, seed=s, progress=False)[1].eval_returns[0] for s in seeds
+    ]
+    print(f"{UNTRAINED}: {np.round(start, 1).tolist()}")
+    figures = {
+        "evaluation, mean over seeds": np.mean(start),
+        "evaluation, std over seeds": np.std(start),
+        "seeds": len(seeds),
+        **{f"evaluation, seed {s}": r for s, r in zip(seeds, start, strict=True)},
+    }
+    return [
+        {"quantity": f"{UNTRAINED}: {what}", "ours": round(float(value), 3)}
+        for what, value in figures.items()
+    ]
+
+
 def updates(config: DeterministicConfig) -> int:
     """Gradient updates of a run: one per vector step, after ``learning_starts`` when replaying."""
     vector_steps = -(-config.total_steps // config.num_envs)
@@ -98,6 +124,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15_000, help="environment steps per run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--only", nargs="+", help="run these variants, keep the file's others")
+    parser.add_argument(
+        "--untrained", action="store_true", help="only the step-0 rows, keep the file's others"
+    )
     args = parser.parse_args()
     f2p.utils.set_threads(1)
     runs = variants(args.steps)
@@ -105,13 +134,15 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown variants {sorted(unknown)}; known: {list(runs)}")
     kept = {}
-    if args.only:  # the file's rows of the other variants, by variant
+    if args.untrained:
+        args.only = []
+    if args.only is not None:  # the file's rows of the other variants, by variant
         for row in json.loads(args.out.read_text())["rows"]:
             kept.setdefault(row["quantity"].split(": ")[0], []).append(row)
     rows = []
     start = time.perf_counter()
     for name, config in runs.items():
-        if args.only and name not in args.only:
+        if args.only is not None and name not in args.only:
             rows += kept.get(name, [])
             continue
         best, final, falls, saturated, one_bound, reached = [], [], [], [], [], 0
@@ -155,6 +186,7 @@ def main() -> None:
             {"quantity": f"{name}: {what}", "ours": round(float(value), 3)}
             for what, value in figures.items()
         ]
+    rows += untrained_rows(args.seeds, args.steps)
     f2p.results.write_benchmark(
         args.out,
         "08",

@@ -3,7 +3,10 @@
 QAC weights the score by Psi = Q_w(s_t, a_t); with ``baseline=True`` by
 Psi = Q_w(s_t, a_t) - sum_a pi(a|s_t) Q_w(s_t, a), the critic's own advantage. Everything else is
 the chapter's CartPole setting (RL Zoo's A2C settings, the ``fast`` budget of 40,000 steps,
-evaluations every 4,000 steps of 3 greedy episodes). The chapter reads the final evaluations.
+evaluations every 4,000 steps of 3 greedy episodes). Both forms run on the same seeds, so the
+file keeps each seed's final evaluation and the paired difference (``f2p.stats.paired``: mean and
+std, ddof = 1, of with-baseline minus without, per seed); the chapter reads it with the paired
+rule (|mean difference| > its std).
 
     python benchmarks/ch08_qac_baseline.py                 # 10 seeds
     python benchmarks/ch08_qac_baseline.py --seeds 0 1 2 --steps 40000
@@ -30,7 +33,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     f2p.utils.set_threads(1)
-    rows, start = [], time.perf_counter()
+    rows, start, finals = [], time.perf_counter(), {}
     for name, baseline in (("QAC", False), ("QAC with baseline", True)):
         config = rl.ActorCriticConfig(
             critic="action",
@@ -43,6 +46,7 @@ def main() -> None:
         for seed in args.seeds:
             _, history = rl.train_actor_critic(config, seed=seed, progress=False)
             final.append(history.eval_returns[-1])
+        finals[name] = final
         print(
             f"{name:>18}: final {np.mean(final):.1f} +- {np.std(final, ddof=1):.1f} "
             f"(std, ddof=1) over {len(final)} seeds: {np.round(final, 1).tolist()} "
@@ -54,11 +58,23 @@ def main() -> None:
             "final evaluation, lowest seed": np.min(final),
             "final evaluation, highest seed": np.max(final),
             "seeds": len(final),
+            **{f"final evaluation, seed {s}": f for s, f in zip(args.seeds, final, strict=True)},
         }
         rows += [
             {"quantity": f"{name}: {what}", "ours": round(float(value), 3)}
             for what, value in figures.items()
         ]
+    diff = f2p.stats.paired(finals["QAC with baseline"], finals["QAC"])
+    print(f"paired, with minus without: {diff}")
+    rows += [
+        {"quantity": f"with minus without baseline, same seed: {what}", "ours": round(value, 3)}
+        for what, value in (
+            ("mean difference", diff.mean),
+            ("std of the differences (ddof=1)", diff.std),
+            ("seeds with baseline higher", diff.above),
+            ("seeds with baseline lower", diff.below),
+        )
+    ]
     f2p.results.write_benchmark(
         args.out,
         "08",

@@ -133,11 +133,15 @@ GRADED: dict[str, list[Graded]] = {
             "ch01-ex-hs-update",
             "my_hs_update",
             3,
-            checks._hs_inputs,
-            checks.reference_hs_update,
-            ("f2p.checks.reference_hs_update", "f2p.video.flow.horn_schunck"),
-            "compute (I_x u_bar + I_y v_bar + I_t) / (alpha^2 + I_x^2 + I_y^2) once, then correct "
-            "both means by it",
+            checks._hs_kappa_inputs,
+            checks.reference_hs_update_kappa,
+            (
+                "f2p.checks.reference_hs_update_kappa",
+                "f2p.checks.reference_hs_update",
+                "f2p.video.flow.horn_schunck",
+            ),
+            "keep the Laplacian as kappa (u_bar - u): alpha^2 becomes kappa alpha^2 in the "
+            "denominator, and nowhere else",
         ),
     ],
     "02_tsn": [
@@ -266,6 +270,16 @@ GRADED: dict[str, list[Graded]] = {
             "compare degrees_out[:, None] with degrees_in[None, :]: >= inside, > at the output",
             cases=20,
         ),
+        Graded(
+            "ch07-ex-nade",
+            "my_preactivations",
+            2,
+            checks._nade_inputs,
+            checks.reference_nade_preactivations,
+            ("f2p.checks.reference_nade_preactivations",),
+            "keep a_k before adding column k of W times x_k; a_1 = c",
+            cases=10,
+        ),
     ],
     "08_actor_critic": [
         Graded(
@@ -285,7 +299,7 @@ GRADED: dict[str, list[Graded]] = {
             checks._returns_inputs,
             _reference("f2p.rl.returns.discounted_returns"),
             ("f2p.rl.returns.discounted_returns", "f2p.rl.returns.gae"),
-            "run backwards in time: G_t = r_t + gamma G_{t+1}",
+            "run backwards in time: G_t = rewards[t] + gamma G_{t+1} (rewards[t] is r_{t+1})",
         ),
     ],
     "09_ddpg": [
@@ -323,15 +337,24 @@ GRADED: dict[str, list[Graded]] = {
             atol=1e-8,
         ),
         Graded(
-            "ch10-ex-step",
-            "my_natural_step",
-            2,
-            checks._natural_inputs,
-            checks.reference_natural_step,
-            ("f2p.checks.reference_natural_step", "f2p.rl.trpo.trust_region_step"),
-            "x = F^{-1} g by torch.linalg.solve, then scale by sqrt(2 delta / x^T F x)",
-            rtol=1e-6,
-            atol=1e-8,
+            "ch10-ex-softmax-fisher",
+            "my_softmax_fisher",
+            1,
+            checks._softmax_fisher_inputs,
+            checks.reference_softmax_fisher,
+            ("f2p.checks.reference_softmax_fisher",),
+            "sum over actions of pi_a (e_a - pi)(e_a - pi)^T",
+        ),
+        Graded(
+            "ch10-ex-bandit",
+            "my_bandit_step",
+            3,
+            checks._bandit_inputs,
+            checks.reference_bandit_step,
+            ("f2p.checks.reference_bandit_step", "f2p.rl.trpo.trust_region_step"),
+            "g = mean of A_i (e_{a_i} - pi); x = (F + xi I)^{-1} g; alpha = sqrt(2 delta / "
+            "x^T (F + xi I) x); try 0.8^j alpha x for j < 10, keep the first with KL <= delta "
+            "and a larger surrogate",
         ),
     ],
     "11_llm_reasoning": [

@@ -16,7 +16,9 @@ def _check(gamma: float, lam: float = 0.0) -> None:
 
 
 def discounted_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
-    """G_t = sum_{l>=0} gamma^l r_{t+l} along the first axis (one episode, no bootstrap)."""
+    """G_t = sum_{l>=0} gamma^l r_{t+l+1} along the first axis (one episode, no bootstrap), with
+    ``rewards[t]`` holding r_{t+1}, the reward that follows the action at step t (the chapter's
+    and the notation page's indexing): computed backwards, G_t = r_{t+1} + gamma G_{t+1}."""
     _check(gamma)
     out = torch.zeros_like(rewards)
     running = torch.zeros_like(rewards[0])
@@ -37,8 +39,10 @@ def gae(
 ) -> torch.Tensor:
     """Generalised advantage estimates (chapter 08, eq. GAE):
 
-        delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t)
+        delta_t = r_{t+1} + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t)
         A_t     = delta_t + gamma lambda (1 - end_t) A_{t+1}
+
+    with ``rewards[t]`` holding r_{t+1}, the reward that follows the action at step t.
 
     ``next_values[t]`` is V of the state after step t (of the *final* state when the episode
     ended there); ``terminated`` stops bootstrapping (a true terminal state has value 0), while
