@@ -328,3 +328,32 @@ def test_show_images_fits_the_column_and_draws_the_grid(cols):
     assert ax.figure.get_figwidth() <= FIGURE_WIDTH + 1e-9
     assert ax.get_images()[0].get_array().shape == (-(-30 // cols) * 9 + 1, cols * 9 + 1)
     plt.close(ax.figure)
+
+
+def test_nade_preactivations_checker_rejects_plausible_mistakes(capsys):
+    """The chapter-07 exercise's checker passes the recursion and NADE's own W x, and rejects an
+    inclusive cumulative sum (pixel k sees itself), a forgotten bias c and the full product."""
+    from f2p import checks
+
+    def recursion(w, c, x):
+        a, out = c.expand(len(x), -1), []
+        for k in range(x.shape[1]):
+            out.append(a)
+            a = a + x[:, k : k + 1] * w[:, k]
+        return torch.stack(out, 1)
+
+    checks.nade_preactivations(recursion)
+    assert "PASS nade_preactivations" in capsys.readouterr().out
+    model = g.NADE(6, hidden=4).double()
+    x = torch.bernoulli(torch.full((5, 6), 0.5, dtype=torch.float64))
+    a = checks.reference_nade_preactivations(model.W.detach(), model.c.detach(), x)
+    naive = torch.stack([model.c + x[:, :k] @ model.W[:, :k].T for k in range(6)], 1)
+    assert torch.allclose(a, naive.detach())
+    wrong = [
+        lambda w, c, x: c + (x[:, :, None] * w.T[None]).cumsum(1),  # inclusive
+        lambda w, c, x: (x[:, :, None] * w.T[None]).cumsum(1) - x[:, :, None] * w.T[None],  # no c
+        lambda w, c, x: (c + x @ w.T)[:, None].expand(-1, x.shape[1], -1),  # all pixels
+    ]
+    for candidate in wrong:
+        with pytest.raises(checks.CheckFailed):
+            checks.nade_preactivations(candidate)

@@ -206,25 +206,45 @@ def td3_target(candidate: Callable[..., torch.Tensor]) -> None:
 
 
 def _cg_inputs(gen: torch.Generator) -> tuple:
+    """A random SPD system and up to n + 3 iterations (more than n: CG must not break down). One
+    trial in five has b = 0 and one in five a diagonal M of powers of two with b along one axis,
+    which CG solves exactly in one iteration (r_1 = 0 in floating point): a loop that does not
+    stop there divides 0 by 0 at its next iteration."""
     n = int(torch.randint(2, 12, (1,), generator=gen))
     m = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    return (
-        m @ m.T + n * torch.eye(n, dtype=torch.float64),
-        torch.randn(n, generator=gen, dtype=torch.float64),
-        int(torch.randint(1, n + 1, (1,), generator=gen)),  # any number of iterations up to n
-    )
+    a = m @ m.T + n * torch.eye(n, dtype=torch.float64)
+    b = torch.randn(n, generator=gen, dtype=torch.float64)
+    k = int(torch.randint(1, n + 4, (1,), generator=gen))  # any number of iterations up to n + 3
+    case = float(torch.rand(1, generator=gen))
+    if case < 0.2:
+        b = torch.zeros(n, dtype=torch.float64)
+    elif case < 0.4:
+        a = torch.diag(2.0 ** torch.randint(-3, 4, (n,), generator=gen).double())
+        b = torch.zeros(n, dtype=torch.float64)
+        b[int(torch.randint(0, n, (1,), generator=gen))] = 2.0 ** int(
+            torch.randint(-2, 3, (1,), generator=gen)
+        )
+        k = max(k, 2)
+    return a, b, k
 
 
 def krylov_minimiser(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
     """The k-th conjugate-gradient iterate by its defining property, not by CG: the minimiser of
     1/2 x^T A x - b^T x over the Krylov space span{b, Ab, ..., A^{k-1} b}, i.e.
     x_k = Q (Q^T A Q)^{-1} Q^T b for an orthonormal basis Q of that space (built by Gram-Schmidt,
-    twice, on A q_j)."""
+    twice, on A q_j). When the space stops growing (at most n; earlier if b lies in fewer of A's
+    eigenspaces) the minimiser is the exact solution, and so is every later iterate; b = 0
+    gives 0."""
+    if not b.any():
+        return torch.zeros_like(b)
     basis = [b / b.norm()]
     for _ in range(k - 1):
-        v = a @ basis[-1]
+        w = a @ basis[-1]
+        v = w
         for _ in range(2):  # re-orthogonalise: the powers of A grow ill-conditioned
             v = v - sum((q @ v) * q for q in basis)
+        if v.norm() <= 1e-10 * w.norm():  # the Krylov space is invariant under A: exact
+            break
         basis.append(v / v.norm())
     q = torch.stack(basis, 1)
     return q @ torch.linalg.solve(q.T @ a @ q, q.T @ b)
@@ -232,16 +252,18 @@ def krylov_minimiser(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
 
 def conjugate_gradient(candidate: Callable[..., torch.Tensor]) -> None:
     """Chapter 10 exercise: conjugate gradient, ``candidate(M, b, iterations)`` for a symmetric
-    positive-definite ``M`` from x_0 = 0. After any k <= n iterations it must return CG's k-th
-    iterate, the minimiser of the quadratic over the Krylov space of order k
+    positive-definite ``M`` from x_0 = 0. After k iterations (up to n + 3) it must return CG's
+    k-th iterate, the minimiser of the quadratic over the Krylov space of order k
     (:func:`krylov_minimiser`); at k = n that is the exact solution. So a direct solve, or any
-    other method that is exact after n steps, does not pass."""
+    other method that is exact after n steps, does not pass; nor does a loop that keeps going
+    once the residual is exactly 0 (b = 0, or a system solved in one step: see
+    :func:`_cg_inputs`), which divides 0 by 0."""
     check_function(
         candidate,
         krylov_minimiser,
         _cg_inputs,
         name="conjugate_gradient",
-        trials=30,
+        trials=40,
         rtol=1e-6,
         atol=1e-8,
     )
@@ -260,6 +282,86 @@ def feature_difference(candidate: Callable[[torch.Tensor, int], torch.Tensor]) -
     check_function(
         candidate, shifted_difference, _difference_inputs, name="feature_difference", trials=10
     )
+
+
+def reference_tea_frames(frames: int, t: int) -> torch.Tensor:
+    """Chapter 04: which input frames can change output frame ``t`` of a TEA module (ME, then
+    MTA with 4 groups), per channel group: a bool (4, frames) mask. ME's output at frame s
+    reads frames s and s + 1 (D_s = g(F_{s+1}) - F_s; the last frame reads itself only); MTA's
+    group i (from 0) reads ME's frames within i of t. So group i sees t - i .. t + i + 1,
+    clipped to the clip; `tests/test_video_motion.py` checks this against a module."""
+    s = torch.arange(frames)
+    return torch.stack([(s >= t - i) & (s <= t + i + 1) for i in range(4)])
+
+
+def _tea_frames_inputs(gen: torch.Generator) -> tuple[int, int]:
+    frames = int(torch.randint(2, 11, (1,), generator=gen))
+    return frames, int(torch.randint(frames, (1,), generator=gen))
+
+
+def tea_receptive_field(candidate: Callable[[int, int], Any]) -> None:
+    """Chapter 04 exercise: ``candidate(frames, t)`` returns a (4, frames) mask of the input
+    frames that can change output frame ``t`` of each channel group of a TEA module. Checked on
+    every t of clips of 2 to 10 frames, then on random draws."""
+
+    def as_mask(frames: int, t: int) -> torch.Tensor:
+        return torch.as_tensor(candidate(frames, t)).bool().long()
+
+    for frames in range(2, 11):
+        for t in range(frames):
+            problem = compare(as_mask(frames, t), reference_tea_frames(frames, t).long())
+            if problem:
+                raise CheckFailed(f"tea_receptive_field: {problem} (frames={frames}, t={t})")
+    check_function(
+        as_mask,
+        lambda f, t: reference_tea_frames(f, t).long(),
+        _tea_frames_inputs,
+        name="tea_receptive_field",
+        trials=5,
+    )
+
+
+def stm_identity(candidate: Callable[[torch.nn.Module], Any]) -> None:
+    """Chapter 04 exercise: ``candidate(stm)`` sets an ``f2p.video.motion.STM`` built with
+    ``reduction=1`` so that its motion path returns the expansion of X_{t+1} - X_t (zero at the
+    last frame), up to BatchNorm's epsilon: reduction and neighbour convolution as identities,
+    BatchNorm in evaluation mode with running mean 0 and variance 1. The checker builds modules
+    with random weights (BatchNorm statistics included) and compares on random features."""
+    from f2p.video.motion import STM, shifted_difference
+
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(4):
+        channels, frames = (int(v) for v in torch.randint(2, 6, (2,), generator=gen))
+        torch.manual_seed(trial)
+        stm = STM(channels, frames, reduction=1)
+        with torch.no_grad():  # nothing left as initialised by luck: the reader must set it
+            for p in (stm.reduce[0].weight, stm.neighbour.weight):
+                p.copy_(torch.randn(p.shape, generator=gen))
+            stm.reduce[1].running_mean.copy_(torch.randn(channels, generator=gen))
+            stm.reduce[1].running_var.copy_(1 + torch.rand(channels, generator=gen))
+            stm.reduce[1].weight.copy_(1 + torch.rand(channels, generator=gen))
+            stm.reduce[1].bias.copy_(torch.randn(channels, generator=gen))
+        stm.train()
+        expand = stm.expand.weight.detach().clone()
+        try:
+            returned = candidate(stm)
+        except Exception as err:
+            raise CheckFailed(f"stm_identity: raised {type(err).__name__}: {err}") from err
+        module = returned if isinstance(returned, torch.nn.Module) else stm
+        if not torch.equal(module.expand.weight, expand):
+            raise CheckFailed("stm_identity: the expansion changed; leave it as initialised")
+        x = torch.randn(2 * frames, channels, 5, 5, generator=gen)
+        with torch.no_grad():
+            got = module.motion(x)
+            want = module.expand(shifted_difference(x, frames)) / (1 + module.reduce[1].eps) ** 0.5
+        problem = compare(got, want, rtol=1e-4, atol=1e-5)
+        if problem:
+            raise CheckFailed(
+                f"stm_identity: motion path is not the expanded difference: {problem} (trial "
+                f"{trial}, {channels} channels, {frames} frames; BatchNorm in "
+                f"{'training' if module.training else 'evaluation'} mode)"
+            )
+    print("PASS stm_identity: the motion path is the expanded difference on 4 random modules.")
 
 
 def _kernel_inputs(gen: torch.Generator) -> tuple[torch.Tensor]:
@@ -388,6 +490,18 @@ def _hs_inputs(gen: torch.Generator) -> tuple:
     return (*fields, float(0.1 + 2 * torch.rand(1, generator=gen)))
 
 
+def reference_hs_update_kappa(ix, iy, it, u_bar, v_bar, alpha: float, kappa: float):
+    """One Horn-Schunck iteration with the discrete Laplacian kept as kappa (u_bar - u) instead
+    of absorbed in alpha^2 (chapter 01's second exercise): the same step with alpha^2 replaced by
+    kappa alpha^2 (Horn and Schunck's mean kernel has kappa = 3 at unit grid spacing)."""
+    return reference_hs_update(ix, iy, it, u_bar, v_bar, kappa**0.5 * alpha)
+
+
+def _hs_kappa_inputs(gen: torch.Generator) -> tuple:
+    *fields, alpha = _hs_inputs(gen)
+    return (*fields, alpha, float(1.5 + 3 * torch.rand(1, generator=gen)))
+
+
 def reference_weighted_consensus(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """TSN's weighted consensus (chapter 02): sum_k softmax(w)_k F_k over the K snippets'
     class scores (N, K, C) -> (N, C)."""
@@ -477,6 +591,20 @@ def _made_inputs(gen: torch.Generator) -> tuple:
     return (hidden, places, True) if output else (places, hidden, False)
 
 
+def reference_nade_preactivations(w: torch.Tensor, c: torch.Tensor, x: torch.Tensor):
+    """NADE's pre-activations (chapter 07, eq. ch07-nade-rec) for the ordering 0, 1, ..., D-1:
+    (N, D, H) with a[:, k] = c + sum_{j<k} W[:, j] x[:, j], an exclusive cumulative sum."""
+    terms = x[:, :, None] * w.T[None]  # (N, D, H): W[:, j] x_j
+    return c + terms.cumsum(1) - terms
+
+
+def _nade_inputs(gen: torch.Generator) -> tuple:
+    n, dim, hidden = (int(v) for v in torch.randint(1, 7, (3,), generator=gen))
+    x = (torch.rand(n, dim + 1, generator=gen) < 0.5).double()
+    w = torch.randn(hidden, dim + 1, generator=gen, dtype=torch.float64)
+    return w, torch.randn(hidden, generator=gen, dtype=torch.float64), x
+
+
 def _returns_inputs(gen: torch.Generator) -> tuple:
     t, n = (int(v) for v in torch.randint(1, 9, (2,), generator=gen))
     return torch.randn(t, n, generator=gen), float(0.5 + 0.5 * torch.rand(1, generator=gen))
@@ -514,6 +642,60 @@ def _natural_inputs(gen: torch.Generator) -> tuple:
     )
 
 
+def reference_softmax_fisher(probs: torch.Tensor) -> torch.Tensor:
+    """The Fisher matrix of a softmax policy in its logits (chapter 10, exercise 2):
+    diag(pi) - pi pi^T."""
+    return torch.diag(probs) - torch.outer(probs, probs)
+
+
+def _softmax_fisher_inputs(gen: torch.Generator) -> tuple[torch.Tensor]:
+    k = int(torch.randint(2, 7, (1,), generator=gen))
+    return (torch.softmax(2 * torch.randn(k, generator=gen, dtype=torch.float64), -1),)
+
+
+def reference_bandit_step(
+    logits: torch.Tensor,
+    actions: torch.Tensor,
+    advantages: torch.Tensor,
+    delta: float,
+    damping: float,
+) -> torch.Tensor:
+    """One TRPO update of a softmax bandit whose parameters are its logits (chapter 10, exercise
+    4), by the package's :func:`f2p.rl.trpo.trust_region_step` (CG run to convergence, line
+    search 0.8^j for j < 10): the new logits, or the old ones if no step is accepted."""
+    from torch.distributions import Categorical, kl_divergence
+
+    from f2p.rl.trpo import trust_region_step
+
+    old = Categorical(logits=logits.detach())
+    old_log_prob = old.log_prob(actions)
+    theta = logits.detach().clone().requires_grad_(True)
+
+    def surrogate() -> torch.Tensor:
+        ratio = torch.exp(Categorical(logits=theta).log_prob(actions) - old_log_prob)
+        return (ratio * advantages).mean()
+
+    def kl() -> torch.Tensor:
+        return kl_divergence(old, Categorical(logits=theta))
+
+    trust_region_step(theta, surrogate, kl, [theta], delta, damping, cg_iterations=3 * len(logits))
+    return theta.detach()
+
+
+def _bandit_inputs(gen: torch.Generator) -> tuple:
+    """K = 2..6 arms, logits of scale 1.5, 4-40 sampled actions with standard-normal advantages,
+    delta log-uniform in [0.003, 1] (the large ones make the full step overshoot, so the line
+    search matters) and damping 1e-3, 1e-2 or 0.1."""
+    k = int(torch.randint(2, 7, (1,), generator=gen))
+    logits = 1.5 * torch.randn(k, generator=gen, dtype=torch.float64)
+    n = int(torch.randint(4, 41, (1,), generator=gen))
+    actions = torch.multinomial(torch.softmax(logits, -1), n, replacement=True, generator=gen)
+    advantages = torch.randn(n, generator=gen, dtype=torch.float64)
+    delta = float(10 ** (-2.5 * torch.rand(1, generator=gen)))
+    damping = (1e-3, 1e-2, 0.1)[int(torch.randint(0, 3, (1,), generator=gen))]
+    return logits, actions, advantages, delta, damping
+
+
 def _k15_inputs(gen: torch.Generator) -> tuple:
     groups, k = (
         int(torch.randint(1, 5, (1,), generator=gen)),
@@ -548,6 +730,7 @@ def _package_k15(logp, logp_old, rewards, tau: float) -> torch.Tensor:
 
 
 hs_update = _checker(reference_hs_update, _hs_inputs, "hs_update")
+hs_update_kappa = _checker(reference_hs_update_kappa, _hs_kappa_inputs, "hs_update_kappa")
 weighted_consensus = _checker(reference_weighted_consensus, _consensus_inputs, "weighted_consensus")
 nonlocal_attention = _checker(reference_nonlocal, _nonlocal_inputs, "nonlocal_attention")
 motion_excitation = _checker(reference_excitation, _excitation_inputs, "motion_excitation")
@@ -570,8 +753,17 @@ def mid_channels(candidate: Callable[[int, int, int, int], int]) -> None:
 
 contrastive = _checker(reference_contrastive, _contrastive_inputs, "contrastive", trials=15)
 made_mask = _checker(reference_made_mask, _made_inputs, "made_mask", trials=20)
+nade_preactivations = _checker(
+    reference_nade_preactivations, _nade_inputs, "nade_preactivations", trials=10
+)
 discounted_returns = _checker(_package_returns, _returns_inputs, "discounted_returns")
 natural_step = _checker(reference_natural_step, _natural_inputs, "natural_step", trials=15)
+softmax_fisher = _checker(
+    reference_softmax_fisher, _softmax_fisher_inputs, "softmax_fisher", trials=10
+)
+bandit_trust_region_step = _checker(
+    reference_bandit_step, _bandit_inputs, "bandit_trust_region_step", trials=30
+)
 
 
 def soft_update(candidate: Callable[..., torch.Tensor]) -> None:

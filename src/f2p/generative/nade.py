@@ -44,7 +44,7 @@ class NADE(Autoregressive):
         return self.W[:, o], self.V[o], self.b[o]
 
     def logits(self, x: torch.Tensor, block: int = 8) -> torch.Tensor:
-        """Eq. (7) a block of ``block`` pixels at a time. Between blocks the pre-activation is
+        """Eq. (7.7) a block of ``block`` pixels at a time. Between blocks the pre-activation is
         carried as in eq. (7.7); inside a block, a_{s+i} = a_s + sum_{j<i} W[:, o_{s+j}] x_{o_{s+j}}
         for all i at once, one (N, B, B) x (B, H) matrix product with a strictly lower-triangular
         mask. That is O(HDB) multiply-adds per image instead of O(HD), but in D/B tensor
@@ -68,7 +68,7 @@ class NADE(Autoregressive):
         return self._to_pixels(torch.cat(columns, dim=1))
 
     def logits_cumsum(self, x: torch.Tensor) -> torch.Tensor:
-        """Eq. (7) for all k at once as an exclusive cumulative sum along the ordering: O(HD) per
+        """Eq. (7.7) for all k at once as an exclusive cumulative sum along the ordering: O(HD) per
         image in a handful of operations, but on an (N, H, D) tensor, so memory-bound."""
         Wo, Vo, bo = self._in_order()
         xo = x[:, self._order]
@@ -78,7 +78,7 @@ class NADE(Autoregressive):
         return self._to_pixels((h * Vo.T[None]).sum(dim=1) + bo)  # eq. (7.6)
 
     def logits_sequential(self, x: torch.Tensor) -> torch.Tensor:
-        """Eq. (7) one pixel at a time: O(H) per step, O(HD) per image, no (N, H, D) tensor."""
+        """Eq. (7.7) one pixel at a time: O(H) per step, O(HD) per image, no (N, H, D) tensor."""
         Wo, Vo, bo = self._in_order()
         xo = x[:, self._order]
         a = self.c.expand(len(x), -1)
@@ -89,7 +89,7 @@ class NADE(Autoregressive):
         return self._to_pixels(torch.stack(columns, dim=1))
 
     def logits_naive(self, x: torch.Tensor) -> torch.Tensor:
-        """Eq. (5) evaluated afresh for every k: O(HD^2) per image, for comparison only."""
+        """Eq. (7.5) evaluated afresh for every k: O(HD^2) per image, for comparison only."""
         Wo, Vo, bo = self._in_order()
         xo = x[:, self._order]
         columns = []

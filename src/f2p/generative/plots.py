@@ -45,15 +45,19 @@ def show_images(
 
 
 def training_curves(histories: dict[str, object], ax=None) -> plt.Axes:
-    """Validation (solid) and training (dashed) NLL per epoch, one colour per model."""
+    """Validation (solid) and training (dashed) NLL per epoch, one colour per model, and a thin
+    vertical line in the model's colour at the epoch whose parameters early stopping kept."""
     ax = ax or plt.subplots(figsize=(FIGURE_WIDTH, 4))[1]
     for i, (name, h) in enumerate(histories.items()):
         color = f"C{i}"
-        ax.plot(h.valid_nll, color=color, label=f"{name} (valid)")
+        ax.plot(h.valid_nll, color=color, label=name)
         ax.plot(h.train_nll, color=color, ls="--", alpha=0.6)
         ax.axvline(h.best_epoch, color=color, lw=0.8, alpha=0.4)
+    ax.plot([], [], color="gray", label="validation (solid)")
+    ax.plot([], [], color="gray", ls="--", label="training (dashed)")
+    ax.plot([], [], color="gray", lw=0.8, alpha=0.6, label="kept epoch (vertical)")
     ax.set(
         xlabel="epoch", ylabel="NLL (nats per image)", title="training (dashed) and validation NLL"
     )
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncols=2)
     return ax

@@ -59,16 +59,22 @@ class History:
 
 
 @torch.no_grad()
-def nll(model: Autoregressive, x: torch.Tensor, batch_size: int = 1000) -> float:
-    """Exact average negative log-likelihood in nats per image (MADE: its mask ensemble)."""
+def nll_per_image(model: Autoregressive, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Exact negative log-likelihood in nats of each image (MADE: its mask ensemble), on the CPU:
+    the per-image values that a paired comparison of two models on the same images needs."""
     model.eval()
     device = next(model.parameters()).device
-    total = 0.0
+    out = []
     for start in range(0, len(x), batch_size):
         xb = x[start : start + batch_size].to(device)
         lp = model.log_prob_ensemble(xb) if isinstance(model, MADE) else model.log_prob(xb)
-        total -= lp.sum().item()
-    return total / len(x)
+        out.append(-lp.double().cpu())
+    return torch.cat(out)
+
+
+def nll(model: Autoregressive, x: torch.Tensor, batch_size: int = 1000) -> float:
+    """Exact average negative log-likelihood in nats per image (MADE: its mask ensemble)."""
+    return nll_per_image(model, x, batch_size).mean().item()
 
 
 def fit(
