@@ -313,3 +313,160 @@ def test_k15_loss_checker_compares_gradients_and_rejects_plausible_wrong_answers
     assert torch.autograd.grad(no_detach, old)[0].abs().max() > 0
     with pytest.raises(checks.CheckFailed, match="logp_old"):
         checks.k15_loss(wrong["no detach on logp_old"])
+
+
+def test_hs_update_kappa_rejects_plausible_wrong_placements_of_kappa(capsys):
+    """Chapter 01's Horn-Schunck exercise: kappa multiplies alpha^2 in the denominator only.
+    The page's own update (kappa ignored), alpha^2 / kappa, (kappa alpha)^2, and kappa
+    scaling the correction are all refused."""
+    ref = checks.reference_hs_update
+
+    def correct(ix, iy, it, ub, vb, a, k):
+        common = (ix * ub + iy * vb + it) / (k * a**2 + ix**2 + iy**2)
+        return ub - ix * common, vb - iy * common
+
+    checks.hs_update_kappa(correct)
+    assert capsys.readouterr().out.count("PASS") == 1
+    wrong = [
+        lambda ix, iy, it, ub, vb, a, k: ref(ix, iy, it, ub, vb, a),
+        lambda ix, iy, it, ub, vb, a, k: ref(ix, iy, it, ub, vb, a / k**0.5),
+        lambda ix, iy, it, ub, vb, a, k: ref(ix, iy, it, ub, vb, a * k),
+        lambda ix, iy, it, ub, vb, a, k: tuple(
+            b + (x - b) * k for x, b in zip(ref(ix, iy, it, ub, vb, a), (ub, vb), strict=True)
+        ),
+    ]
+    for candidate in wrong:
+        with pytest.raises(checks.CheckFailed):
+            checks.hs_update_kappa(candidate)
+
+
+def test_conjugate_gradient_checker_runs_past_n_and_needs_the_early_exit(capsys):
+    """Chapter 10: the checker draws up to n + 3 iterations, b = 0 and systems solved exactly
+    in one step; a loop without the stop at r = 0 divides 0 by 0 there and fails."""
+    from f2p.rl.trpo import conjugate_gradient
+
+    gen = torch.Generator().manual_seed(0)
+    drawn = [checks._cg_inputs(gen) for _ in range(40)]
+    assert any(k > len(b) for _, b, k in drawn) and any(not b.any() for _, b, _ in drawn)
+    for a, b, k in drawn:  # the reference is CG's iterate, and exact once the space is full
+        torch.testing.assert_close(
+            checks.krylov_minimiser(a, b, k), conjugate_gradient(a.__matmul__, b, k, 0.0)
+        )
+
+    def no_early_exit(a, b, n):
+        x, r = torch.zeros_like(b), b.clone()
+        p, rr = r.clone(), r @ r
+        for _ in range(n):
+            mp = a @ p
+            omega = rr / (p @ mp)
+            x, r = x + omega * p, r - omega * mp
+            rr, rr_old = r @ r, rr
+            p = r + (rr / rr_old) * p
+        return x
+
+    with pytest.raises(checks.CheckFailed, match="conjugate_gradient"):
+        checks.conjugate_gradient(no_early_exit)
+    with pytest.raises(checks.CheckFailed, match="conjugate_gradient"):  # stops at k = n
+        checks.conjugate_gradient(
+            lambda a, b, k: conjugate_gradient(lambda v: a @ v, b, min(k, len(b) - 1), 0.0)
+        )
+
+
+def test_softmax_fisher_checker_passes_the_formula_and_rejects_near_misses(capsys):
+    checks.softmax_fisher(lambda p: torch.diag(p) - torch.outer(p, p))
+    assert "PASS softmax_fisher" in capsys.readouterr().out
+    for wrong in (
+        torch.diag,  # forgets the rank-one term
+        lambda p: torch.outer(p, p) - torch.diag(p),  # sign
+        lambda p: torch.diag(p) - torch.outer(p, p) / len(p),
+        lambda p: torch.eye(len(p), dtype=p.dtype) - torch.outer(p, p),
+    ):
+        with pytest.raises(checks.CheckFailed, match="softmax_fisher"):
+            checks.softmax_fisher(wrong)
+
+
+def _bandit_step(direction="natural", line_search=True, two=2.0, damped_alpha=True, fisher=None):
+    """Chapter 10, exercise 4's solution, and the near misses the tests below feed the checker."""
+
+    def step(logits, actions, advantages, delta, damping):
+        k = len(logits)
+        pi = torch.softmax(logits, -1)
+        g = (advantages[:, None] * (torch.eye(k, dtype=pi.dtype)[actions] - pi)).mean(0)
+        f = torch.diag(pi) - torch.outer(pi, pi) if fisher is None else fisher(pi)
+        m = f + damping * torch.eye(k, dtype=pi.dtype)
+        x = torch.linalg.solve(m, g) if direction == "natural" else g
+        full = torch.sqrt(two * delta / (x @ (m if damped_alpha else f) @ x)) * x
+        logp_old = torch.log_softmax(logits, -1)
+        for j in range(10 if line_search else 1):
+            new = logits + 0.8**j * full
+            logp = torch.log_softmax(new, -1)
+            kl = (pi * (logp_old - logp)).sum()
+            gain = (torch.exp(logp - logp_old)[actions] * advantages).mean() - advantages.mean()
+            if kl <= delta and gain > 0:
+                return new
+        return logits.clone()
+
+    return step
+
+
+def test_bandit_trust_region_step_checker_rejects_plausible_wrong_answers(capsys):
+    checks.bandit_trust_region_step(_bandit_step())
+    assert "PASS bandit_trust_region_step" in capsys.readouterr().out
+    for wrong in (
+        _bandit_step(direction="plain"),  # the plain gradient scaled to the model's boundary
+        _bandit_step(line_search=False),  # the full step whatever its measured KL
+        _bandit_step(two=1.0),  # alpha = sqrt(delta / x^T F x)
+        _bandit_step(damped_alpha=False),  # alpha from the undamped F
+        _bandit_step(fisher=torch.diag),  # F without - pi pi^T
+    ):
+        with pytest.raises(checks.CheckFailed, match="bandit_trust_region_step"):
+            checks.bandit_trust_region_step(wrong)
+
+
+def test_chapter_04_receptive_field_and_stm_identity_checkers(capsys):
+    from f2p.video.motion import STM
+
+    checks.tea_receptive_field(checks.reference_tea_frames)
+
+    def mask(frames, t, low, high):  # groups i = 0..3 see t - low(i) .. t + high(i)
+        s = torch.arange(frames)
+        return torch.stack([(s >= t - low(i)) & (s <= t + high(i)) for i in range(4)])
+
+    wrong = {
+        "MTA alone (forgets ME's next frame)": lambda f, t: mask(f, t, lambda i: i, lambda i: i),
+        "ME reads the previous frame": lambda f, t: mask(f, t, lambda i: i + 1, lambda i: i),
+        "one frame too many on each side": lambda f, t: mask(
+            f, t, lambda i: i + 1, lambda i: i + 2
+        ),
+        "identity group sees t only": lambda f, t: mask(
+            f, t, lambda i: i, lambda i: i + 1 if i else 0
+        ),
+    }
+    for answer in wrong.values():  # each key says the mistake
+        with pytest.raises(checks.CheckFailed):
+            checks.tea_receptive_field(answer)
+
+    def identity(stm: STM, centre: bool = True, evaluate: bool = True, affine: bool = True):
+        inner = stm.reduce[0].weight.shape[0]
+        with torch.no_grad():
+            stm.reduce[0].weight.copy_(torch.eye(inner)[:, :, None, None])
+            stm.reduce[1].running_mean.zero_()
+            stm.reduce[1].running_var.fill_(1.0)
+            if affine:
+                stm.reduce[1].weight.fill_(1.0)
+                stm.reduce[1].bias.zero_()
+            stm.neighbour.weight.zero_()
+            stm.neighbour.weight[:, :, 1, 1] = 1.0 if centre else 0.0
+            if not centre:
+                stm.neighbour.weight[:, :, 0, 0] = 1.0  # a delta off centre: a shift
+        return stm.eval() if evaluate else stm
+
+    checks.stm_identity(identity)
+    assert capsys.readouterr().out.count("PASS") == 2
+    for kwargs in ({"centre": False}, {"evaluate": False}, {"affine": False}):
+        with pytest.raises(checks.CheckFailed):
+            checks.stm_identity(lambda stm, kw=kwargs: identity(stm, **kw))
+    with pytest.raises(checks.CheckFailed):  # the expansion set to identity too
+        checks.stm_identity(
+            lambda stm: (identity(stm), torch.nn.init.eye_(stm.expand.weight[:, :, 0, 0]))
+        )
