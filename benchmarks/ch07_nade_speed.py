@@ -128,21 +128,18 @@ def main() -> None:
     where = f"{dev.type}, {torch.get_num_threads()} torch thread(s)"
     if dev.type == "cuda":
         where = torch.cuda.get_device_name(dev)
-    f2p.results.write(
+    f2p.results.write_benchmark(  # records the machine and the date beside the numbers
         args.out,
-        {
-            "chapter": "07",
-            "benchmark": (
-                f"NADE speed, D={args.dim}, H={args.hidden}, batch {args.batch}: median, "
-                f"lowest and highest of {args.repeats} rounds"
-            ),
-            "command": "python benchmarks/ch07_nade_speed.py",
-            "profile": prof.name,
-            "device": where,
-            "rows": rows,
-        },
+        chapter="07",
+        benchmark=(
+            f"NADE speed, D={args.dim}, H={args.hidden}, batch {args.batch}: median, "
+            f"lowest and highest of {args.repeats} rounds"
+        ),
+        script="ch07_nade_speed.py",
+        rows=rows,
+        profile=prof.name,
+        device=where,
     )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
