@@ -8,7 +8,8 @@ greedy return, the largest fall of the greedy return below its best so far
 ``f2p.rl.collapsed``), both without the step-0 evaluation of the untrained policy, and the share
 of updates whose mean KL exceeded TRPO's delta = 0.01. Per seed: final return and largest fall
 (the methods share their seeds, so the chapter compares them seed by seed with
-``f2p.stats.paired``); for TRPO, the quartiles of the accepted updates' KL / delta. The
+``f2p.stats.paired``); for TRPO, the quartiles of the accepted updates' KL / delta and of the
+full step's (before the line search shrinks it), and the share of full steps above delta. The
 chapter's fast profile runs one seed and reads this file for the seeds. One torch thread;
 writes ``src/f2p/data/results/ch10_step_size.json``.
 
@@ -81,6 +82,20 @@ def main() -> None:
                         "ours": float(np.percentile(accepted, q)),
                     }
                 )
+            full = [s.full_kl / DELTA for _, _, steps in results for s in steps]
+            for q in (25, 50, 75):
+                rows.append(
+                    {
+                        "quantity": f"{name}: full step's KL / delta, {q}th percentile",
+                        "ours": float(np.percentile(full, q)),
+                    }
+                )
+            rows.append(
+                {
+                    "quantity": f"{name}: full steps above delta",
+                    "ours": float(np.mean(np.array(full) > 1)),
+                }
+            )
             rows.append(
                 {
                     "quantity": f"{name}: accepted updates (of all, all seeds)",
