@@ -304,3 +304,33 @@ def test_distractor_clock_separates_the_swing_pair_but_not_the_reversed_pairs():
     reversal, with a drift drawn symmetric about zero)."""
     assert _order_free_threshold_accuracy((0, 1)) > 0.7
     assert _order_free_threshold_accuracy((2, 3)) < 0.55
+
+
+def test_tea_receptive_field_reference_matches_a_module_and_flash_differences_differ():
+    from f2p import checks
+
+    torch.manual_seed(0)
+    for frames in (2, 5, 8):
+        tea = motion.TEA(8, frames).double().eval()  # 4 groups of 2 channels
+        x = torch.randn(frames, 8, 4, 4, dtype=torch.float64)
+        with torch.no_grad():
+            base = tea(x)
+            seen = torch.zeros(4, frames, frames, dtype=torch.bool)  # group, output t, input s
+            for s in range(frames):
+                y = x.clone()
+                y[s] += 1.0
+                change = (tea(y) - base).abs().amax(dim=(2, 3))  # (frames, channels)
+                seen[:, :, s] = change.view(frames, 4, 2).amax(-1).T > 1e-9
+        for t in range(frames):
+            assert torch.equal(seen[:, t], checks.reference_tea_frames(frames, t))
+    # the flash pair: no step's (left, right) brightness change is shared by the two classes,
+    # and the order-free crossing statistic is positive for "left first" only
+    left, right = data._hard_paths(
+        torch.tensor([4, 5]), torch.linspace(0, 1, 8), torch.Generator().manual_seed(0)
+    )
+    steps = torch.stack([left["alpha"].diff(dim=1), right["alpha"].diff(dim=1)], -1)
+    assert not {tuple(p) for p in steps[0].round(decimals=2).tolist()} & {
+        tuple(p) for p in steps[1].round(decimals=2).tolist()
+    }
+    crossing = (torch.relu(-steps[..., 0]) * torch.relu(steps[..., 1])).sum(1)
+    assert crossing[0] > 0.05 and crossing[1] < 1e-6
