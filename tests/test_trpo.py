@@ -172,13 +172,12 @@ def test_the_full_step_is_recorded_on_the_damped_model_boundary():
     params = list(policy.parameters())
     start = flat.detach().clone()
     result = trust_region_step(flat, surrogate, mean_kl, params, 1e-4, damping=0.1, backtracks=1)
-    full = flat.detach() - start if result.accepted else None
-    assert result.full_kl > 0 and result.damping_kl > 0
-    if full is not None:
-        assert result.full_kl == pytest.approx(result.kl)
-        assert result.damping_kl == pytest.approx(0.05 * (full @ full).item())
-        # at a small delta the measured KL is close to the undamped quadratic model
-        assert result.full_kl == pytest.approx(1e-4 - result.damping_kl, rel=0.05)
+    full = flat.detach() - start
+    assert result.accepted and result.step_fraction == 1.0
+    assert result.full_kl == pytest.approx(result.kl)
+    assert result.damping_kl == pytest.approx(0.05 * (full @ full).item())
+    # at a small delta the measured KL is close to the undamped quadratic model
+    assert result.full_kl == pytest.approx(1e-4 - result.damping_kl, rel=0.05)
 
 
 def test_bad_trust_region_settings_are_clear_errors():
