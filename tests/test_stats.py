@@ -58,3 +58,22 @@ def test_paired_differences_by_hand_and_against_scipy():
     assert paired([1.0, 2.0], [1.0, 2.0]).t == 0.0 and not paired([1.0, 2.0], [1.0, 2.0]).apart
     with pytest.raises(ValueError, match="same length"):
         paired([1.0, 2.0], [1.0])
+
+
+def test_mcnemar_counts_discordant_items_and_matches_scipy():
+    """Exact McNemar: 1 vs 9 discordant items give 2 P(Bin(10, 1/2) <= 1) = 22/1024 (scipy's
+    binomtest agrees); agreements do not count; equal counts give p = 1."""
+    from scipy import stats as scipy_stats
+
+    from f2p.stats import mcnemar
+
+    a = [True] * 1 + [False] * 9 + [True] * 50 + [False] * 40
+    b = [False] * 1 + [True] * 9 + [True] * 50 + [False] * 40
+    r = mcnemar(a, b)
+    assert (r.only_a, r.only_b) == (1, 9)
+    assert r.p == pytest.approx(22 / 1024)
+    assert r.p == pytest.approx(scipy_stats.binomtest(1, 10, 0.5).pvalue)
+    assert mcnemar([True, False], [False, True]).p == 1.0
+    assert mcnemar([True, True], [True, True]).p == 1.0
+    with pytest.raises(ValueError, match="one length"):
+        mcnemar([True], [True, False])

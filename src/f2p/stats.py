@@ -86,3 +86,28 @@ def paired(a, b) -> Paired:
         t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
     above, below = sum(x > 0 for x in d), sum(x < 0 for x in d)
     return Paired(mean=mean, std=std, n=n, above=above, below=below, t=t)
+
+
+@dataclass(frozen=True)
+class McNemar:
+    """Two classifiers scored on the same test items: the discordant counts and McNemar's exact
+    two-sided p (binomial, p = 1/2, on the discordant items; McNemar, 1947)."""
+
+    only_a: int  # items a gets right and b gets wrong
+    only_b: int  # items b gets right and a gets wrong
+    p: float
+
+
+def mcnemar(correct_a, correct_b) -> McNemar:
+    """Paired comparison of two classifiers on the same items, from two equally long sequences
+    of booleans (each item right or wrong): only the items on which they disagree count, and
+    under "equally accurate" each such item is a fair coin. Returns the two discordant counts
+    and the exact two-sided p, min(1, 2 P(X <= min(only_a, only_b))) for X ~ Bin(n, 1/2)."""
+    a, b = [bool(x) for x in correct_a], [bool(x) for x in correct_b]
+    if len(a) != len(b) or not a:
+        raise ValueError(f"need two non-empty sequences of one length, got {len(a)} and {len(b)}")
+    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
+    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
+    n, k = only_a + only_b, min(only_a, only_b)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n if n else 1.0
+    return McNemar(only_a=only_a, only_b=only_b, p=min(1.0, 2 * tail))
