@@ -260,8 +260,9 @@ class IDUCell(nn.Module):
 class IDN(nn.Module):
     """Information Discrimination Network: the early embedding e = ReLU(W_e x) of every chunk
     and of the current one (e_0), an IDU over e_{-T+1} .. e_0 that sees e_0 at every step, and a
-    classifier on the last hidden state. Loss (chapter 06, eq. ch06-idn-loss; means over the
-    window's real chunks and the batch):
+    classifier on the last hidden state. Loss (chapter 06, eq. ch06-idn-loss; the first term a
+    mean over the batch, the others means over all real chunks of the batch at once, not per
+    window first):
 
         CE(p_0, y_0) + mean_t CE(C e_t, y_t) + lambda * mean_t [ 1{y_t = y_0} ||e_t - e_0||^2
                                                 + 1{y_t != y_0} max(0, m - ||e_t - e_0||)^2 ]
