@@ -240,6 +240,11 @@ def _papers_cell(chapter: str, method: str) -> str:
     return "; ".join(f"{r.value:g} ({r.measure}; {r.setting})" for r in quoted) or "–"
 
 
+MAX_COLUMNS = 12
+"""a method table with more metric columns than this (and more metrics than methods) is printed
+one row per metric: a printed A4 page cannot shrink a wider table far enough to read"""
+
+
 def benchmark_markdown(result: dict[str, Any], provenance: str = "") -> str:
     """One benchmark for the results page: its title, how and where it ran, and a compact table.
     Files whose rows are ``method: metric (mean|std)`` become one row per method with mean ± std
@@ -260,11 +265,21 @@ def benchmark_markdown(result: dict[str, Any], provenance: str = "") -> str:
     cells, metrics, other = table
     quoted = {method: _papers_cell(result["chapter"], method) for method in cells}
     with_papers = any(cell != "–" for cell in quoted.values())
-    header = ["method", *metrics] + (["paper (measure; setting)"] if with_papers else [])
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for method, figures in cells.items():
-        row = [method] + [_cell(figures.get(metric)) for metric in metrics]
-        lines.append("| " + " | ".join(row + [quoted[method]] * with_papers) + " |")
+    if len(metrics) > MAX_COLUMNS and len(metrics) > len(cells):
+        # more metrics than a printed page holds across: one row per metric instead
+        header = ["metric", *cells]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for metric in metrics:
+            row = [metric] + [_cell(figures.get(metric)) for figures in cells.values()]
+            lines.append("| " + " | ".join(row) + " |")
+        if with_papers:
+            lines.append("| paper (measure; setting) | " + " | ".join(quoted.values()) + " |")
+    else:
+        header = ["method", *metrics] + (["paper (measure; setting)"] if with_papers else [])
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method, figures in cells.items():
+            row = [method] + [_cell(figures.get(metric)) for metric in metrics]
+            lines.append("| " + " | ".join(row + [quoted[method]] * with_papers) + " |")
     if any("std" in f for figures in cells.values() for f in figures.values()):
         lines += ["", "Each ± is the standard deviation over the benchmark's seeds (ddof = 0)."]
     if other:
