@@ -267,7 +267,10 @@ def benchmark_markdown(result: dict[str, Any], provenance: str = "") -> str:
     with_papers = any(cell != "–" for cell in quoted.values())
     if len(metrics) > MAX_COLUMNS and len(metrics) > len(cells):
         # more metrics than a printed page holds across: one row per metric instead
-        header = ["metric", *cells]
+        header = [
+            "metric" + ("; the papers' figures in the last row" if with_papers else ""),
+            *cells,
+        ]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for metric in metrics:
             row = [metric] + [_cell(figures.get(metric)) for figures in cells.values()]
