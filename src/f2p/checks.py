@@ -625,23 +625,6 @@ def _soft_inputs(gen: torch.Generator) -> tuple:
     )
 
 
-def reference_natural_step(fisher: torch.Tensor, g: torch.Tensor, delta: float) -> torch.Tensor:
-    """TRPO's step to the trust-region boundary (chapter 10, eq. ch10-step): alpha F^{-1} g with
-    alpha = sqrt(2 delta / (x^T F x)), x = F^{-1} g."""
-    x = torch.linalg.solve(fisher, g)
-    return torch.sqrt(2 * delta / (x @ fisher @ x)) * x
-
-
-def _natural_inputs(gen: torch.Generator) -> tuple:
-    n = int(torch.randint(1, 8, (1,), generator=gen))
-    m = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    return (
-        m @ m.T + 0.5 * torch.eye(n, dtype=torch.float64),
-        torch.randn(n, generator=gen, dtype=torch.float64),
-        float(10 ** (-3 * torch.rand(1, generator=gen))),
-    )
-
-
 def reference_softmax_fisher(probs: torch.Tensor) -> torch.Tensor:
     """The Fisher matrix of a softmax policy in its logits (chapter 10, exercise 2):
     diag(pi) - pi pi^T."""
@@ -757,7 +740,6 @@ nade_preactivations = _checker(
     reference_nade_preactivations, _nade_inputs, "nade_preactivations", trials=10
 )
 discounted_returns = _checker(_package_returns, _returns_inputs, "discounted_returns")
-natural_step = _checker(reference_natural_step, _natural_inputs, "natural_step", trials=15)
 softmax_fisher = _checker(
     reference_softmax_fisher, _softmax_fisher_inputs, "softmax_fisher", trials=10
 )

@@ -69,18 +69,23 @@ def encoder(seed: int, budget: Budget, device: str = "cpu"):
     )
 
 
+def encoded_streams(
+    seed: int, distractors: bool, budget: Budget, test: bool = False, device: str = "cpu"
+) -> data.ChunkStreams:
+    """The chunk features of seed ``seed``'s training streams (or, ``test``, its test streams,
+    drawn from seed + 1000), through that seed's frozen encoder."""
+    enc, _ = encoder(seed, budget, device)
+    count, stream_seed = (
+        (budget.test_streams, seed + 1_000) if test else (budget.train_streams, seed)
+    )
+    streams = data.make_streams(count, distractors, budget.stream, stream_seed)
+    return data.encode(enc, streams, budget.stream.chunk, device=device)
+
+
 def windows(seed: int, distractors: bool, budget: Budget, device: str = "cpu"):
     """Training and test windows (and the test streams' chunk features) of one seed."""
-    enc, _ = encoder(seed, budget, device)
-    config = budget.stream
-    train_set = data.encode(
-        enc, data.make_streams(budget.train_streams, distractors, config, seed), config.chunk,
-        device=device,
-    )  # fmt: skip
-    test_set = data.encode(
-        enc, data.make_streams(budget.test_streams, distractors, config, seed + 1_000),
-        config.chunk, device=device,
-    )  # fmt: skip
+    train_set = encoded_streams(seed, distractors, budget, device=device)
+    test_set = encoded_streams(seed, distractors, budget, test=True, device=device)
     return (
         train_set.windows(budget.window, budget.future),
         test_set.windows(budget.window, budget.future),
@@ -173,12 +178,7 @@ def idn_validation(
     """Per-frame mAP of an IDN with weight ``contrastive`` and margin ``margin``, trained on
     the first ``train_streams - validation_streams`` training streams of ``seed`` and scored
     on the other ``validation_streams``: the test streams are never read."""
-    enc, _ = encoder(seed, budget, device)
-    config = budget.stream
-    streams = data.encode(
-        enc, data.make_streams(budget.train_streams, distractors, config, seed), config.chunk,
-        device=device,
-    )  # fmt: skip
+    streams = encoded_streams(seed, distractors, budget, device=device)
     cut = budget.train_streams - validation_streams
     if not 0 < cut < budget.train_streams:
         raise ValueError(f"need 0 < validation_streams < {budget.train_streams}")

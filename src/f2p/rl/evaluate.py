@@ -60,13 +60,8 @@ def sustained_index(returns: list[float], threshold: float) -> int | None:
 def _recorded(returns: list[float], steps: list[int] | None = None) -> np.ndarray:
     """A learning curve without its NaN entries (intervals in which no episode ended) and, when
     ``steps`` is given, without the evaluations at step 0 (the untrained policy)."""
-    values = np.asarray(returns, dtype=float)
-    keep = ~np.isnan(values)
-    if steps is not None:
-        if len(steps) != len(values):
-            raise ValueError(f"{len(steps)} steps for {len(values)} returns")
-        keep &= np.asarray(steps) > 0
-    return values[keep]
+    values = np.asarray(returns if steps is None else after_start(returns, steps), dtype=float)
+    return values[~np.isnan(values)]
 
 
 def after_start(returns: list[float], steps: list[int]) -> list[float]:
