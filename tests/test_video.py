@@ -33,6 +33,34 @@ def test_paired_motions_are_time_reversals_of_each_other():
             torch.testing.assert_close(forward[key].flip(1), backward[key])
 
 
+def test_clip_paths_give_the_rendered_digits_motion():
+    """Where the digit is wholly inside both frames, its centre of mass moves by the path's
+    step times size / 2 pixels; another seed's paths do not match (the test can fail)."""
+    n, size = 40, 32
+    clips = data.make_clips(
+        n, "temporal", size=size, seed=4, motions=[0, 1, 2, 3], noise=0.0, distractors=False
+    )[0].mean(2)
+    gy, gx = torch.meshgrid(torch.arange(size * 1.0), torch.arange(size * 1.0), indexing="ij")
+    mass = clips.sum((2, 3))
+    centre = torch.stack([(clips * gx).sum((2, 3)), (clips * gy).sum((2, 3))], -1) / mass[..., None]
+    edge = clips.clone()
+    edge[..., 1:-1, 1:-1] = 0
+    inside = edge.flatten(2).amax(-1) == 0
+    whole = inside[:, 1:] & inside[:, :-1]
+    assert whole.float().mean() > 0.1 and not whole.all()  # both kinds of pair occur
+
+    def step(seed):
+        path = data.clip_paths(n, "temporal", seed=seed, motions=[0, 1, 2, 3])
+        xy = torch.stack([path["x"], path["y"]], -1) * size / 2
+        return xy[:, 1:] - xy[:, :-1]
+
+    error = (centre[:, 1:] - centre[:, :-1] - step(4)).norm(dim=-1)
+    assert error[whole].max() < 0.05
+    assert (centre[:, 1:] - centre[:, :-1] - step(5)).norm(dim=-1)[whole].median() > 0.5
+    with pytest.raises(ValueError, match="covers"):
+        data.clip_paths(3, "hard")
+
+
 def test_temporal_shift_equals_explicit_indexing():
     n, t, c = 2, 4, 16
     x = torch.randn(n * t, c, 3, 3)

@@ -153,6 +153,44 @@ def _hard_paths(
     return actor, other
 
 
+def _first_draws(
+    n: int, label_set: str, frames: int, seed: int, motions: Sequence[int] | None
+) -> tuple[torch.Generator, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The draws every clip set starts with (shared by :func:`make_clips` and
+    :func:`clip_paths`): the generator, the sprite images, each clip's sprite index, digit and
+    motion, and the progress ``u`` (T,)."""
+    kinds = len(HARD_MOTIONS if label_set == "hard" else MOTIONS)
+    allowed = torch.arange(kinds) if motions is None else torch.as_tensor(motions)
+    if allowed.numel() == 0 or allowed.min() < 0 or allowed.max() >= kinds:
+        raise ValueError(f"motions must be indices 0..{kinds - 1}, got {motions!r}")
+    gen = torch.Generator().manual_seed(seed)
+    images, targets = _digit_sprites()
+    pick = torch.randint(len(images), (n,), generator=gen)
+    digit, motion = targets[pick], allowed[torch.randint(len(allowed), (n,), generator=gen)]
+    return gen, images, pick, digit, motion, torch.linspace(0, 1, frames)
+
+
+def clip_paths(
+    n: int,
+    label_set: str = "temporal",
+    frames: int = 8,
+    seed: int = 0,
+    motions: Sequence[int] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The main digit's path in the clips :func:`make_clips` draws with the same ``n``,
+    ``label_set`` (``"temporal"`` or ``"appearance"``), ``frames``, ``seed`` and ``motions``
+    (whatever the size, channels, noise and distractors): per clip and frame (N, T), the
+    translation ``x``, ``y`` of the sprite's centre in normalised frame coordinates (-1 to 1
+    across the frame, so one unit is ``size / 2`` pixels), ``scale``, ``angle`` and ``alpha``
+    (opacity). The ground truth of the digit's motion, also where it leaves the frame."""
+    if label_set not in LABEL_SETS:
+        raise ValueError(f"clip_paths covers {LABEL_SETS}, got {label_set!r}")
+    if n < 1 or frames < 2:
+        raise ValueError(f"need n >= 1 and frames >= 2, got {n}, {frames}")
+    gen, _, _, _, motion, u = _first_draws(n, label_set, frames, seed, motions)
+    return _paths(motion, u, gen)
+
+
 def make_clips(
     n: int,
     label_set: str = "temporal",
@@ -178,15 +216,7 @@ def make_clips(
         raise ValueError(f"need n >= 1, frames >= 2, channels >= 1; got {n}, {frames}, {channels}")
     if size < 16 or size % 8:
         raise ValueError(f"size must be a multiple of 8 and at least 16, got {size}")
-    kinds = len(HARD_MOTIONS if label_set == "hard" else MOTIONS)
-    allowed = torch.arange(kinds) if motions is None else torch.as_tensor(motions)
-    if allowed.numel() == 0 or allowed.min() < 0 or allowed.max() >= kinds:
-        raise ValueError(f"motions must be indices 0..{kinds - 1}, got {motions!r}")
-    gen = torch.Generator().manual_seed(seed)
-    images, targets = _digit_sprites()
-    pick = torch.randint(len(images), (n,), generator=gen)
-    digit, motion = targets[pick], allowed[torch.randint(len(allowed), (n,), generator=gen)]
-    u = torch.linspace(0, 1, frames)
+    gen, images, pick, digit, motion, u = _first_draws(n, label_set, frames, seed, motions)
     if label_set == "hard":
         actor, other = _hard_paths(motion, u, gen, distractors)
         second = torch.randint(len(images), (n,), generator=gen)
