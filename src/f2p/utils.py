@@ -197,8 +197,15 @@ def set_threads(n: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(n)
 
 
+def _cuda_sync() -> None:
+    """Wait for queued CUDA work (kernels run asynchronously), if CUDA is in use at all."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 class Timer:
-    """Wall-clock timer usable as a context manager or by ``start``/``stop``.
+    """Wall-clock timer usable as a context manager or by ``start``/``stop``; on a machine using
+    CUDA it synchronises at both ends, so GPU work launched inside is counted.
 
     >>> with Timer() as t:
     ...     _ = sum(range(1000))
@@ -211,12 +218,14 @@ class Timer:
         self.seconds: float = 0.0
 
     def start(self) -> Timer:
+        _cuda_sync()
         self._start = time.perf_counter()
         return self
 
     def stop(self) -> float:
         if self._start is None:
             raise RuntimeError("Timer.stop() called before Timer.start()")
+        _cuda_sync()
         self.seconds = time.perf_counter() - self._start
         self._start = None
         return self.seconds
