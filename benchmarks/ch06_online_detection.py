@@ -18,8 +18,8 @@ Writes ``src/f2p/data/results/ch06_online_detection.json``.
     python benchmarks/ch06_online_detection.py --only IDN   # retrain IDN alone, keep the rest
 
 Per-seed values are written beside the mean and std (std over seeds, ddof = 0), and, with
-distractors, how much of each past chunk the GRU's and IDN's update gates let in
-(:func:`f2p.oad.experiment.admission`, per seed). With ``--only``,
+distractors, how much of each past chunk the GRU's and IDN's update gates let in and keep
+(:func:`f2p.oad.experiment.admission`, both measures, per seed). With ``--only``,
 the named detectors' score rows are replaced in the existing file and every other row (the
 other detectors, the latencies) is kept as it was measured.
 """
@@ -94,11 +94,14 @@ def main() -> None:
         for seed in args.seeds:
             names = tuple(args.only or experiment.DETECTORS + experiment.EQUAL_SUPERVISION)
             runs, test_set = experiment.run(seed, distractors, budget, names, progress=False)
-            for name in ("GRU", "IDN"):  # how much of each past chunk their update gates let in
+            for name in ("GRU", "IDN"):  # how much of each past chunk their update gates keep
                 if name in runs and distractors:
-                    shares = experiment.admission(runs[name].model, test_set, budget.window)
-                    for group, share in shares.items():
-                        admitted.setdefault((name, group), []).append(share)
+                    for measure in experiment.ADMISSION_MEASURES:
+                        shares = experiment.admission(
+                            runs[name].model, test_set, budget.window, measure
+                        )
+                        for group, share in shares.items():
+                            admitted.setdefault((name, measure, group), []).append(share)
             for name, run in runs.items():
                 for metric in ("map", "mcap"):
                     value = getattr(run.evaluation, metric)
@@ -112,9 +115,9 @@ def main() -> None:
         for seed, value in zip(args.seeds, values, strict=True):
             rows.append({"quantity": f"{name}: {label}, {setting} (seed {seed})",
                          "ours": float(value)})  # fmt: skip
-    for (name, group), shares in admitted.items():
+    for (name, measure, group), shares in admitted.items():
         for seed, share in zip(args.seeds, shares, strict=True):
-            rows.append({"quantity": f"{name}: share let in, {group}, with distractors "
+            rows.append({"quantity": f"{name}: {measure}, {group}, with distractors "
                          f"(seed {seed})", "ours": float(share)})  # fmt: skip
     if args.only:  # keep every row of the other detectors, and the latencies
         kept = [
@@ -123,7 +126,7 @@ def main() -> None:
             if not any(
                 row["quantity"].startswith(f"{name}: {label},")
                 for name in args.only
-                for label in ("per-frame mAP", "mcAP", "share let in")
+                for label in ("per-frame mAP", "mcAP") + experiment.ADMISSION_MEASURES
             )
         ]
         f2p.results.write_benchmark(

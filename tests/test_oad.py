@@ -128,20 +128,64 @@ def test_recurrent_step_scores_and_trn_anticipation_use_only_the_past():
         assert not torch.allclose(after[:, 4:], before[:, 4:])
 
 
-def test_idu_gates_follow_the_paper():
-    """r_t depends on h_{t-1} and x_0 only, z_t on x_t and x_0 only; h_t = (1-z) n + z h."""
-    torch.manual_seed(0)
-    cell = models.IDUCell(D, 7)
-    x, h, x0 = torch.randn(4, D), torch.randn(4, 7), torch.randn(4, D)
-    w_xz, w_xh = cell.from_input.weight.chunk(2)
-    b_z, b_xh = cell.from_input.bias.chunk(2)
-    w_0r, w_0z = cell.from_current.weight.chunk(2)
-    w_hr, w_hh = cell.from_past.weight.chunk(2)
-    b_r, b_hh = cell.from_past.bias.chunk(2)
-    r = torch.sigmoid(h @ w_hr.T + b_r + x0 @ w_0r.T)
-    z = torch.sigmoid(x @ w_xz.T + b_z + x0 @ w_0z.T)
-    n = torch.tanh(x @ w_xh.T + b_xh + r * (h @ w_hh.T + b_hh))
-    torch.testing.assert_close(cell(x, h, x0), (1 - z) * n + z * h)
+def official_idu_type1(kernels, x, h, x0):
+    """The IDU step transcribed from the official code (``hjeun/idu``, ``recurrent.py``,
+    ``IDUCell.type1``; numpy, Keras' row-vector convention ``K.dot(a, kernel)``):
+
+        r_t = self.fc_n_add(h_r, h_r_kernel, inputs0_r, inputs0_r_kernel, 'hsigm')
+        z_t = self.fc_n_add(inputs_z, inputs_z_kernel, inputs0_z, inputs0_z_kernel, 'hsigm')
+        h_h = r_t * h_tm1
+        h_t = self.fc_n_add(inputs_h, inputs_h_kernel, h_h, h_h_kernel, 'tanh')
+        h_t = (1 - z_t) * h_tm1 + (h_t * z_t)
+
+    with ``kernel_512_512[:, :, i]`` for i = 0..5 = h_r, inputs0_r, inputs_z, inputs0_z,
+    inputs_h, h_h, and Keras' hard_sigmoid clip(0.2 u + 0.5, 0, 1)."""
+    import numpy as np
+
+    def hsigm(u):
+        return np.clip(0.2 * u + 0.5, 0.0, 1.0)
+
+    k_hr, k_0r, k_z, k_0z, k_h, k_hh = kernels
+    r_t = hsigm(h @ k_hr + x0 @ k_0r)
+    z_t = hsigm(x @ k_z + x0 @ k_0z)
+    h_h = r_t * h
+    h_t = np.tanh(x @ k_h + h_h @ k_hh)
+    return (1 - z_t) * h + h_t * z_t
+
+
+def test_idu_step_matches_the_official_type1():
+    """Our cell, with the official kernels loaded (its update gate negated: the mix is written in
+    PyTorch's convention), computes the official step; the reset applied after W_hh instead,
+    r * (W_hh h), would not."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    hidden = 7
+    kernels = [rng.normal(size=(D if i in (1, 2, 3, 4) else hidden, hidden)) for i in range(6)]
+    x, h, x0 = rng.normal(size=(4, D)), rng.normal(size=(4, hidden)), rng.normal(size=(4, D))
+    k_hr, k_0r, k_z, k_0z, k_h, k_hh = (torch.tensor(k, dtype=torch.float64) for k in kernels)
+    cell = models.IDUCell(D, hidden).double()
+    with torch.no_grad():  # nn.Linear computes a @ W.T, so W = kernel.T
+        cell.from_input.weight.copy_(torch.cat([-k_z.T, k_h.T]))  # z_ours = 1 - z_official
+        cell.from_current.weight.copy_(torch.cat([k_0r.T, -k_0z.T]))
+        cell.reset_from_past.weight.copy_(k_hr.T)
+        cell.candidate_from_past.weight.copy_(k_hh.T)
+    ours = cell(*(torch.tensor(a) for a in (x, h, x0))).detach().numpy()
+    expected = official_idu_type1(kernels, x, h, x0)
+    np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
+    # the check can fail: the reset applied after W_hh gives another function
+    r = np.clip(0.2 * (h @ kernels[0] + x0 @ kernels[1]) + 0.5, 0, 1)
+    z = np.clip(0.2 * (x @ kernels[2] + x0 @ kernels[3]) + 0.5, 0, 1)
+    after = (1 - z) * h + np.tanh(x @ kernels[4] + r * (h @ kernels[5])) * z
+    assert np.abs(after - expected).max() > 1e-2
+    # and the gates use the hard sigmoid: a logistic sigmoid gives another function too
+    assert not np.allclose(
+        (1 - 1 / (1 + np.exp(-(x @ kernels[2] + x0 @ kernels[3])))),
+        1 - z,
+    )
+    assert models.hard_sigmoid(torch.tensor([-3.0, 0.0, 1.0, 3.0])).tolist() == pytest.approx(
+        [0.0, 0.5, 0.7, 1.0]
+    )
 
 
 def test_idu_update_gate_ignores_the_past_and_reset_gate_ignores_the_input():
@@ -150,9 +194,8 @@ def test_idu_update_gate_ignores_the_past_and_reset_gate_ignores_the_input():
     could reach h_t only through r_t, which must not read it."""
     torch.manual_seed(0)
     cell = models.IDUCell(D, 7)
-    with torch.no_grad():  # W_xh, b_xh, W_hh, b_hh = 0: the candidate n_t = tanh(0) = 0
-        for layer in (cell.from_input, cell.from_past):
-            layer.weight[7:].zero_(), layer.bias[7:].zero_()
+    with torch.no_grad():  # W_xh, W_hh = 0: the candidate n_t = tanh(0) = 0
+        cell.from_input.weight[7:].zero_(), cell.candidate_from_past.weight.zero_()
     x, h, x0 = torch.randn(D), torch.randn(7), torch.randn(D)
     jac = torch.autograd.functional.jacobian(lambda v: cell(x[None], v[None], x0[None])[0], h)
     assert torch.allclose(jac, torch.diag(torch.diagonal(jac)))  # z_t does not read h_{t-1}
@@ -378,7 +421,7 @@ def test_update_gates_are_the_gates_the_state_uses():
     for s in range(T):
         xz = idn.idu.from_input(e[:, s]).chunk(2, 1)[0]
         cz = idn.idu.from_current(e[:, -1]).chunk(2, 1)[1]
-        torch.testing.assert_close(z[:, s], torch.sigmoid(xz + cz))
+        torch.testing.assert_close(z[:, s], models.hard_sigmoid(xz + cz))
     other = x.clone()
     other[:, 0] += 3  # an earlier chunk changes: z_s of the later steps does not
     torch.testing.assert_close(idn.update_gates(other)[:, 1:], z[:, 1:])
@@ -397,3 +440,32 @@ def test_irrelevant_flags_follow_the_distractors_and_align_with_windows():
                               [False, True, False], [True, False, True]]  # fmt: skip
     with pytest.raises(ValueError, match="flags"):
         data.ChunkStreams([f], [torch.zeros(4, dtype=torch.long)]).irrelevant_windows(3)
+
+
+def test_reversal_classes_name_the_target_class_each_irrelevant_chunk_reverses():
+    frame_labels = torch.tensor([-1] * 4 + [1] * 4 + [0] * 4 + [9] * 4 + [3] * 4)
+    assert data.reversal_classes(frame_labels, 4).tolist() == [0, 1, 0, 5, 2]
+    streams = data.ChunkStreams([torch.randn(5, D)], [data.chunk_labels(frame_labels, 4)],
+                                [data.irrelevant_chunks(frame_labels, 4)],
+                                [data.reversal_classes(frame_labels, 4)])  # fmt: skip
+    assert streams.reversal_windows(2).tolist() == [[0, 0], [0, 1], [1, 0], [0, 5], [5, 2]]
+
+
+def test_final_weights_are_the_unrolled_gru_weights():
+    """a_{0,s} = (1 - z_s) prod_{u>s} z_u rebuilds the last state of a GRU from its candidates
+    (h_init = 0), and the weights with prod_u z_u sum to one."""
+    from f2p.oad import experiment
+
+    torch.manual_seed(0)
+    gru = models.RNNDetector(D, K, 8)
+    x = torch.randn(3, T, D)
+    z = gru.update_gates(x)
+    h = gru.rnn(x)[0].detach()
+    before = torch.cat([torch.zeros(3, 1, 8), h[:, :-1]], 1)
+    gi = x @ gru.rnn.weight_ih_l0.T + gru.rnn.bias_ih_l0
+    gh = before @ gru.rnn.weight_hh_l0.T + gru.rnn.bias_hh_l0
+    r = torch.sigmoid(gi[..., :8] + gh[..., :8])
+    n = torch.tanh(gi[..., 16:] + r * gh[..., 16:])
+    a = experiment.final_weights(z)
+    torch.testing.assert_close((a * n).sum(1), h[:, -1])
+    torch.testing.assert_close(a.sum(1) + z.prod(1), torch.ones(3, 8))

@@ -157,6 +157,9 @@ class ChunkStreams:
     """per stream (L,), 0 background, 1..K target classes"""
     irrelevant: list[torch.Tensor] | None = None
     """per stream (L,) bool: the chunk belongs to an irrelevant action (labelled 0), when known"""
+    reversal_of: list[torch.Tensor] | None = None
+    """per stream (L,) long: k where the chunk belongs to the irrelevant action that is target
+    class k's time reversal, 0 elsewhere, when known"""
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -197,6 +200,14 @@ class ChunkStreams:
         flags = ChunkStreams([f[:, None].float() for f in self.irrelevant], self.labels)
         return flags.windows(length).x[..., 0].bool()
 
+    def reversal_windows(self, length: int) -> torch.Tensor:
+        """(N, length) long, aligned with :meth:`windows`: k where a window position holds a
+        chunk of target class k's time reversal (an irrelevant action), 0 elsewhere."""
+        if self.reversal_of is None:
+            raise ValueError("these streams were built without reversal classes")
+        classes = ChunkStreams([f[:, None].float() for f in self.reversal_of], self.labels)
+        return classes.windows(length).x[..., 0].long()
+
 
 def chunk_labels(frame_labels: torch.Tensor, chunk: int) -> torch.Tensor:
     """Per-chunk detection labels from per-frame motion labels: the middle frame's motion,
@@ -215,6 +226,16 @@ def irrelevant_chunks(frame_labels: torch.Tensor, chunk: int) -> torch.Tensor:
     return torch.isin(middle, torch.tensor(DISTRACTORS))
 
 
+def reversal_classes(frame_labels: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Per chunk: k (1..K) where its middle frame belongs to the irrelevant action that is the
+    time reversal of target class k (motion ``TARGETS[k - 1] + 1``), 0 elsewhere."""
+    middle = frame_labels[chunk // 2 :: chunk][: len(frame_labels) // chunk]
+    out = torch.zeros_like(middle)
+    for k, motion in enumerate(DISTRACTORS, start=1):
+        out[middle == motion] = k
+    return out
+
+
 @torch.no_grad()
 def encode(
     encoder: video_models.TSN,
@@ -225,7 +246,7 @@ def encode(
 ) -> ChunkStreams:
     """Features of every whole chunk of every stream: the frozen encoder's backbone features
     averaged over the chunk's frames."""
-    features, labels, irrelevant = [], [], []
+    features, labels, irrelevant, reversal_of = [], [], [], []
     for frames, frame_labels in streams:
         n = len(frames) // chunk
         chunks = frames[: n * chunk].view(n, chunk, *frames.shape[1:])
@@ -236,4 +257,5 @@ def encode(
         features.append(torch.cat(out).cpu())
         labels.append(chunk_labels(frame_labels, chunk))
         irrelevant.append(irrelevant_chunks(frame_labels, chunk))
-    return ChunkStreams(features, labels, irrelevant)
+        reversal_of.append(reversal_classes(frame_labels, chunk))
+    return ChunkStreams(features, labels, irrelevant, reversal_of)

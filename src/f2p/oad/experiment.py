@@ -120,24 +120,60 @@ def run(
     return results, test_set
 
 
-ADMISSION_GROUPS = ("same class as the current chunk", "irrelevant action", "background")
+ADMISSION_GROUPS = (
+    "same class as the current chunk",
+    "irrelevant: reversal of the current class",
+    "irrelevant: reversal of another class",
+    "background",
+)
+ADMISSION_MEASURES = ("share let in", "weight in the final state")
+
+
+def final_weights(z: torch.Tensor) -> torch.Tensor:
+    """a_{0,s} = (1 - z_s) prod_{u > s} z_u (proposition ch06-prop-gru) from update gates
+    z (B, T, hidden) of a window's steps s = -T+1 .. 0: the weight of step s's candidate in the
+    last state."""
+    later = torch.cat([z[:, 1:], z.new_ones(len(z), 1, z.shape[2])], 1)
+    return (1 - z) * later.flip(1).cumprod(1).flip(1)
 
 
 @torch.no_grad()
-def admission(model: nn.Module, test_set: data.ChunkStreams, window: int) -> dict[str, float]:
-    """How much of a past chunk's candidate enters the state, 1 - z_s (eq. ch06-gru; IDN's
-    z_s from eq. ch06-idu), averaged over hidden units and over the past chunks s < 0 of every
-    test window whose current chunk is an action of interest, grouped by what chunk s holds
-    (:data:`ADMISSION_GROUPS`). ``model`` has ``update_gates`` (the GRU detector, IDN)."""
+def admission(
+    model: nn.Module, test_set: data.ChunkStreams, window: int, measure: str = "share let in"
+) -> dict[str, float]:
+    """How much of a past chunk's candidate the state keeps, averaged over hidden units and over
+    the past chunks s < 0 of every test window whose current chunk is an action of interest,
+    grouped by what chunk s holds (:data:`ADMISSION_GROUPS`). ``measure``: ``"share let in"`` is
+    1 - z_s, the share of chunk s's candidate that enters the state at step s (eq. ch06-gru;
+    IDN's z_s from eq. ch06-idu); ``"weight in the final state"`` is a_{0,s} = (1 - z_s)
+    prod_{u > s} z_u, the weight chunk s's candidate still has in the state that classifies the
+    current chunk (proposition ch06-prop-gru). Irrelevant chunks are split by whether they are
+    the time reversal of the current chunk's class: a direction-blind chunk feature cannot tell
+    those from the class itself, so neither can a gate that reads (e_s, e_0) only.
+    ``model`` has ``update_gates`` (the GRU detector, IDN)."""
+    if measure not in ADMISSION_MEASURES:
+        raise ValueError(f"measure must be one of {ADMISSION_MEASURES}, got {measure!r}")
     w = test_set.windows(window)
     irrelevant = test_set.irrelevant_windows(window)
+    reversal = test_set.reversal_windows(window)
     keep = w.current > 0
-    y, irrelevant = w.y[keep, :window], irrelevant[keep]
-    admit = 1 - model.cpu().eval().update_gates(w.x[keep]).mean(-1)
+    y, irrelevant, reversal = w.y[keep, :window], irrelevant[keep], reversal[keep]
+    z = model.cpu().eval().update_gates(w.x[keep])  # (N, T, hidden)
+    if measure == "share let in":
+        kept = 1 - z
+    else:
+        kept = final_weights(z)
+    kept = kept.mean(-1)
     past = (y != data.IGNORE) & (torch.arange(window) < window - 1)
-    groups = (y == y[:, -1:], irrelevant, (y == 0) & ~irrelevant)
+    current = y[:, -1:]
+    groups = (
+        y == current,
+        irrelevant & (reversal == current),
+        irrelevant & (reversal != current),
+        (y == 0) & ~irrelevant,
+    )
     return {
-        name: float(admit[past & group].mean())
+        name: float(kept[past & group].mean()) if bool((past & group).any()) else float("nan")
         for name, group in zip(ADMISSION_GROUPS, groups, strict=True)
     }
 

@@ -144,9 +144,14 @@ class TRN(nn.Module):
 
     The classifier W is shared by the present and the anticipated steps. Loss (averaged over the
     window's steps, or with ``every_step=False`` taken at the current step only):
-    CE(p_t, y_t) + alpha * mean_i CE(p~_t^i, y_{t+i}). As in TRN.pytorch (``step``: the
-    decoder input is ``fusion_linear(dec_score)``, the future input the mean of
-    ``future_linear(dec_hidden)`` over the decoder steps).
+    CE(p_t, y_t) + alpha * mean_i CE(p~_t^i, y_{t+i}), alpha = 1 and means as in TRN.pytorch's
+    ``train.py`` (``enc_loss + dec_loss``). The step is TRN.pytorch's (``step``: the decoder
+    input is ``fusion_linear(dec_score)``, the future input the mean of
+    ``future_linear(dec_hidden)`` over the decoder steps). Two departures: the decoder's initial
+    state is a linear map of (h_t, c_t) where TRN.pytorch applies ``fc_relu``, and the targets
+    are the next chunks y_{t+1} .. y_{t+l_d}, the ones OadTR anticipates, where TRN.pytorch's
+    ``get_dec_target`` gives step t the labels y_t .. y_{t+l_d-1} (its first decoder step
+    targets the current chunk).
     """
 
     def __init__(
@@ -224,51 +229,63 @@ class TRN(nn.Module):
         )
 
 
-class IDUCell(nn.Module):
-    """Information Discrimination Unit (Eun et al., CVPR 2020). The reset gate compares the past
-    state with the current information x_0, the update gate compares the input x_t with x_0:
+def hard_sigmoid(u: torch.Tensor) -> torch.Tensor:
+    """Keras' ``hard_sigmoid`` (TensorFlow 1), the IDU's gate activation: clip(0.2 u + 0.5, 0, 1).
+    (PyTorch's ``hardsigmoid`` has slope 1/6, not 0.2.)"""
+    return (0.2 * u + 0.5).clamp(0.0, 1.0)
 
-        r_t = sigmoid(W_hr h_{t-1} + W_0r x_0 + b_r)     (reset module: is h_{t-1} relevant?)
-        z_t = sigmoid(W_xz x_t + W_0z x_0 + b_z)         (update module: is x_t relevant?)
-        n_t = tanh(W_xh x_t + b_xh + r_t * (W_hh h_{t-1} + b_hh))
+
+class IDUCell(nn.Module):
+    """Information Discrimination Unit (Eun et al., CVPR 2020), as the public implementation
+    computes it (``hjeun/idu``, ``recurrent.py``, ``IDUCell.type1``). The reset gate compares the
+    past state with the current information x_0, the update gate compares the input x_t with x_0:
+
+        r_t = hsig(W_hr h_{t-1} + W_0r x_0)          (reset module: is h_{t-1} relevant?)
+        z_t = hsig(W_xz x_t + W_0z x_0)              (update module: is x_t relevant?)
+        n_t = tanh(W_xh x_t + W_hh (r_t * h_{t-1}))  (the reset applied before W_hh)
         h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
-    Unlike a GRU's, neither gate sees both x_t and h_{t-1}. Checked against the gates of the
-    public IDU implementation (``IDUCell.step``: reset from h_{t-1} and x_0, update from x_t and
-    x_0); the mix is written in PyTorch's GRU convention, as in that implementation and in the
-    rest of chapter 06. Writing it h_t = (1 - z_t) h_{t-1} + z_t n_t instead gives the same family
-    of functions (replace z_t by 1 - z_t: negate W_xz, W_0z and b_z).
+    with ``hsig`` Keras' hard sigmoid (:func:`hard_sigmoid`) and no biases: ``type1`` uses none
+    (the cell creates a bias it never reads). Unlike a GRU's, neither gate sees both x_t and
+    h_{t-1}. Only the final mix is written differently: the official code computes
+    ``(1 - z_t) * h_tm1 + h_t * z_t``, i.e. h_t = (1 - z_t) h_{t-1} + z_t n_t; here it is in
+    PyTorch's GRU convention, as in the rest of chapter 06. The two give the same family of
+    functions: replace z_t by 1 - z_t, i.e. negate W_xz and W_0z (1 - hsig(u) = hsig(-u)).
     """
 
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
         self.hidden = hidden
-        self.from_input = nn.Linear(dim, 2 * hidden)  # W_xz, W_xh (with b_z, b_xh)
+        self.from_input = nn.Linear(dim, 2 * hidden, bias=False)  # W_xz, W_xh
         self.from_current = nn.Linear(dim, 2 * hidden, bias=False)  # W_0r, W_0z
-        self.from_past = nn.Linear(hidden, 2 * hidden)  # W_hr, W_hh (with b_r, b_hh)
+        self.reset_from_past = nn.Linear(hidden, hidden, bias=False)  # W_hr
+        self.candidate_from_past = nn.Linear(hidden, hidden, bias=False)  # W_hh
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-        xz, xh = self.from_input(x).chunk(2, 1)
-        cr, cz = self.from_current(x0).chunk(2, 1)
-        hr, hh = self.from_past(h).chunk(2, 1)
-        r = torch.sigmoid(hr + cr)  # reset module: h_{t-1} against x_0
-        z = torch.sigmoid(xz + cz)  # update module: x_t against x_0
-        n = torch.tanh(xh + r * hh)
+        xz, xh = self.from_input(x).chunk(2, -1)
+        cr, cz = self.from_current(x0).chunk(2, -1)
+        r = hard_sigmoid(self.reset_from_past(h) + cr)  # reset module: h_{t-1} against x_0
+        z = hard_sigmoid(xz + cz)  # update module: x_t against x_0
+        n = torch.tanh(xh + self.candidate_from_past(r * h))  # W_hh (r_t * h_{t-1})
         return (1 - z) * n + z * h
 
 
 class IDN(nn.Module):
-    """Information Discrimination Network: the early embedding e = ReLU(W_e x) of every chunk
-    and of the current one (e_0), an IDU over e_{-T+1} .. e_0 that sees e_0 at every step, and a
-    classifier on the last hidden state. Loss (chapter 06, eq. ch06-idn-loss; the first term a
-    mean over the batch, the others means over all real chunks of the batch at once, not per
-    window first):
+    """Information Discrimination Network: the early embedding e = ReLU(W_e x + b_e) of every
+    chunk and of the current one (e_0), an IDU over e_{-T+1} .. e_0 that sees e_0 at every step,
+    and, as in the official ``model_IDU.py`` (its ``Output`` scope), a two-layer head (a ReLU
+    layer as wide as the state, then the classifier) on the last hidden state. Loss (chapter 06,
+    eq. ch06-idn-loss; the first term a mean over the batch, the others means over all real
+    chunks of the batch at once, not per window first):
 
-        CE(p_0, y_0) + mean_t CE(C e_t, y_t) + lambda * mean_t [ 1{y_t = y_0} ||e_t - e_0||^2
-                                                + 1{y_t != y_0} max(0, m - ||e_t - e_0||)^2 ]
+        CE(p_0, y_0) + beta * mean_t CE(C e_t, y_t)
+            + lambda * mean_t [ 1{y_t = y_0} ||e_t - e_0||^2
+                                + 1{y_t != y_0} max(0, m - ||e_t - e_0||)^2 ]
 
     (classification of the embeddings and a contrastive loss that pulls chunks of the current
-    action towards e_0 and pushes the others at least ``margin`` away). lambda = 0.01 and m = 1
+    action towards e_0 and pushes the others at least ``margin`` away). beta = 0.3 is the
+    official code's ``self.alpha`` (``model_IDU.py``, which ships no training code; OadTR's
+    config, which carries the same terms, has ``classification_x_loss_coef 0.3``). lambda and m
     were chosen on validation streams, never the test ones (``benchmarks/ch06_idn_tuning.py``)."""
 
     def __init__(
@@ -279,13 +296,15 @@ class IDN(nn.Module):
         embed: int = 64,
         margin: float = 1.0,
         contrastive: float = 0.01,
+        embedding_weight: float = 0.3,
     ) -> None:
         super().__init__()
         self.dim, self.margin, self.contrastive = dim, margin, contrastive
+        self.embedding_weight = embedding_weight
         self.embed = nn.Sequential(nn.Linear(dim, embed), nn.ReLU())
         self.embed_fc = nn.Linear(embed, classes)
         self.idu = IDUCell(embed, hidden)
-        self.fc = nn.Linear(hidden, classes)
+        self.fc = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes))
 
     def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
         _check(x, self.dim, lengths)
@@ -301,14 +320,14 @@ class IDN(nn.Module):
 
     @torch.no_grad()
     def update_gates(self, x: torch.Tensor) -> torch.Tensor:
-        """The IDU's update gate z_t = sigmoid(W_xz e_t + W_0z e_0 + b_z) at every step of the
-        window (B, T, hidden): 1 - z_t is the share of step t's candidate that enters the state,
-        decided against the current chunk's embedding e_0."""
+        """The IDU's update gate z_t = hsig(W_xz e_t + W_0z e_0) at every step of the window
+        (B, T, hidden): 1 - z_t is the share of step t's candidate that enters the state at step
+        t, decided against the current chunk's embedding e_0."""
         _check(x, self.dim, None)
         e = self.embed(x)
         xz = self.idu.from_input(e).chunk(2, -1)[0]
         cz = self.idu.from_current(e[:, -1:]).chunk(2, -1)[1]
-        return torch.sigmoid(xz + cz)
+        return hard_sigmoid(xz + cz)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         scores, e = self.run(x, lengths)
@@ -321,19 +340,21 @@ class IDN(nn.Module):
         contrastive = (pair * valid).sum() / valid.sum()
         return (
             _ce(scores, y[:, t - 1])
-            + _ce(self.embed_fc(e), window)
+            + (self.embedding_weight * _ce(self.embed_fc(e), window))
             + (self.contrastive * contrastive)
         )
 
 
 class OadTR(nn.Module):
-    """OadTR. Encoder: tokens W x_{-T+1} .. W x_0 and a learnable task token (appended last),
-    plus learnable position embeddings, through pre-norm Transformer encoder layers; padded
-    positions are masked out of attention. Decoder: ``future`` learnable queries attend to the
-    encoder output and, causally, to each other (query i to queries <= i, the triangular mask of
-    the official code's decoder self-attention) and predict the next actions. Current scores
-    come from [task-token output, mean of decoder outputs]. Loss: CE(current) + alpha * mean_i
-    CE(future_i) (a mean over the anticipated steps, as ``_ce`` computes it, not a sum).
+    """OadTR. Encoder: tokens W x_{-T+1} .. W x_0 and a learnable task token (appended last, as
+    in the official ``ViT.py``), plus learnable position embeddings, through pre-norm Transformer
+    encoder layers (GELU); padded positions are masked out of attention. Decoder: ``future``
+    learnable queries attend to the encoder output and, causally, to each other (query i to
+    queries <= i, the triangular mask of the official code's decoder self-attention) and predict
+    the next actions, through a post-norm decoder layer (the official, Informer-style one).
+    Current scores come from [task-token output, mean of decoder outputs]. Loss: CE(current) +
+    alpha * mean_i CE(future_i), alpha = 0.5 (the official ``classification_pred_loss_coef``; a
+    mean over the anticipated steps, as the official criterion also takes).
 
     Ablations: ``task_token=False`` uses the mean of the encoder outputs over real positions;
     ``decoder=False`` classifies the task token (or that mean) alone."""
@@ -349,7 +370,7 @@ class OadTR(nn.Module):
         future: int = 4,
         task_token: bool = True,
         decoder: bool = True,
-        alpha: float = 1.0,
+        alpha: float = 0.5,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
@@ -359,20 +380,20 @@ class OadTR(nn.Module):
         self.task_token = nn.Parameter(torch.randn(d_model) * 0.02) if task_token else None
         self.position = nn.Parameter(torch.randn(window + 1, d_model) * 0.02)
 
-        def layer(kind):
-            return kind(d_model, heads, 4 * d_model, dropout, batch_first=True, norm_first=True)
-
-        self.encoder = nn.TransformerEncoder(
-            layer(nn.TransformerEncoderLayer), layers, nn.LayerNorm(d_model),
-            enable_nested_tensor=False,
+        self.encoder = nn.TransformerEncoder(  # pre-norm, GELU: the official ViT encoder
+            nn.TransformerEncoderLayer(d_model, heads, 4 * d_model, dropout, activation="gelu",
+                                       batch_first=True, norm_first=True),
+            layers, nn.LayerNorm(d_model), enable_nested_tensor=False,
         )  # fmt: skip
         if decoder:
             self.queries = nn.Parameter(torch.randn(future, d_model) * 0.02)
             causal = torch.full((future, future), float("-inf")).triu(1)
             self.register_buffer("query_order", causal, persistent=False)
-            self.decoder = nn.TransformerDecoder(
-                layer(nn.TransformerDecoderLayer), 1, nn.LayerNorm(d_model)
-            )
+            self.decoder = nn.TransformerDecoder(  # post-norm, ReLU, a final LayerNorm: the
+                nn.TransformerDecoderLayer(d_model, heads, 4 * d_model, dropout,  # official one
+                                           batch_first=True, norm_first=False),
+                1, nn.LayerNorm(d_model),
+            )  # fmt: skip
             self.future_fc = nn.Linear(d_model, classes)
         else:
             self.decoder = None
