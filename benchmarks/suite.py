@@ -34,10 +34,10 @@ import nbformat
 
 import f2p
 from f2p.generative import mnist
+from f2p_tools.runner import CHAPTERS, chapter_notebooks, execute  # the tests' notebook runner
+from f2p_tools.settings import FULL_CELL_TIMEOUT_S  # execute.timeout in _config.yml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from notebooks import CHAPTERS, chapter_notebooks, execute  # noqa: E402  (the tests' notebook runner)
 
 BENCHMARKS = {  # the benchmarks whose models run on the device, with their full-profile budgets
     "ch02_tsn": [],
@@ -96,7 +96,7 @@ def notebook_headline(nb: nbformat.NotebookNode) -> list[str]:
 def run_notebook(name: str, profile: str, out: Path, chapters: Path) -> None:
     """Run one chapter notebook (in this process: ``--worker``) and save it executed."""
     path = next(p for p in chapter_notebooks(chapters) if p.parent.name == name)
-    nb, _ = execute(path, out / f"{name}.network.log", timeout=1800, profile=profile)
+    nb, _ = execute(path, out / f"{name}.network.log", timeout=FULL_CELL_TIMEOUT_S, profile=profile)
     nbformat.write(nb, out / f"{name}.ipynb")
 
 

@@ -5,8 +5,8 @@ otter-grader autograder, cut from the chapter's graded exercises (``make assignm
 
 Each chapter's graded exercises are listed in :data:`GRADED`. The exercise's text and its
 solution come from the chapter itself, as its reader's notebook renders them (the book's own
-converter, book/_ext/f2p_notebooks.py, found by the cells' ``f2p`` metadata; the built site's
-notebooks, else a build of the book that executes nothing: book/reader_notebooks.py), so the
+converter, f2p_tools.clean_notebooks, found by the cells' ``f2p`` metadata; the built site's
+notebooks, else a build of the book that executes nothing: f2p_tools.reader_notebooks), so the
 site, the downloads, the key and the student version cannot drift apart, and the students read
 the site's numbers and references, not MyST. For each chapter the script
 writes an otter-assign source notebook (the key with otter's question, solution and test
@@ -48,10 +48,11 @@ from typing import Any
 import nbformat
 import torch
 import yaml
-from reader_notebooks import reader_notebooks
 
 import f2p
 from f2p import checks, grading
+from f2p_tools.reader_notebooks import reader_notebooks
+from f2p_tools.settings import TORCH
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -68,7 +69,7 @@ IMAGE_FILES = "/autograder/source/files"
 # index where the zip's files are not there yet (otter grade's Docker image adds them after setup)
 IMAGE_REQUIREMENTS = (
     "--extra-index-url https://download.pytorch.org/whl/cpu",
-    "torch==2.13.0",
+    TORCH,  # the tested version (the Makefile's)
     f"--find-links {IMAGE_FILES}",
     REQUIREMENT,
 )
@@ -397,7 +398,7 @@ def chapter_file(chapter: str) -> Path:
 @functools.cache
 def reader_notebook(chapter: str) -> nbformat.NotebookNode:
     """``chapter`` as a reader's notebook: its Markdown rendered by the book's own converter
-    (book/_ext/f2p_notebooks.py), numbers and references as on the site, no MyST, no macros."""
+    (f2p_tools.clean_notebooks), numbers and references as on the site, no MyST, no macros."""
     path = reader_notebooks() / chapter_file(chapter).relative_to(ROOT).with_suffix(".ipynb")
     return nbformat.read(path, as_version=4)
 

@@ -1,4 +1,5 @@
-"""Session set-up: one torch thread per test process; notebook run times reported at the end."""
+"""Session set-up: one torch thread per test process; notebook run times reported at the end;
+the package's wheel, built once per test process for the tests that install it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ import torch
 torch.set_num_threads(1)
 
 _notebook_times: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The package's wheel, as the site serves it (tests/test_packaging.py and
+    tests/test_readers_path.py install it)."""
+    from f2p_tools.book import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def pytest_runtest_logreport(report):

@@ -11,12 +11,14 @@ runs ``otter run`` itself end to end, on three submissions, through ``book/grade
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import types
 import zipfile
 from collections.abc import Callable
 from importlib.metadata import metadata
@@ -30,11 +32,21 @@ import yaml
 from packaging.specifiers import SpecifierSet
 
 import f2p
+from f2p_tools import grade as batch  # book/grade.py's code
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "book"))
-import assignments  # noqa: E402
-import grade as batch  # noqa: E402  (book/grade.py)
+KIT = ROOT / "book" / "assignments.py"
+
+
+def load_kit() -> types.ModuleType:
+    """``book/assignments.py`` as the module ``assignments``, its folder left off ``sys.path``."""
+    spec = importlib.util.spec_from_file_location("assignments", KIT)
+    module = sys.modules["assignments"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+assignments = load_kit()
 
 pytest.importorskip("otter", reason="the instructors' kit needs otter-grader (make installs it)")
 import otter  # noqa: E402
@@ -54,6 +66,7 @@ OTHER_EXTRAS = (
 )  # fmt: skip
 WITHOUT_OTHER_EXTRAS = """\
 import importlib.abc
+import runpy
 import sys
 
 
@@ -64,10 +77,8 @@ class Refuse(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Refuse())
-sys.path.insert(0, {book!r})
-import assignments
-
-assignments.main(sys.argv[1:])
+sys.argv[0] = {kit!r}
+runpy.run_path({kit!r}, run_name="__main__")
 """
 
 
@@ -75,7 +86,7 @@ assignments.main(sys.argv[1:])
 def built(tmp_path_factory) -> Path:
     """Every chapter's kit, built in a process that cannot import the other extras' modules."""
     out = tmp_path_factory.mktemp("assignments")
-    script = WITHOUT_OTHER_EXTRAS.format(refused=set(OTHER_EXTRAS), book=str(ROOT / "book"))
+    script = WITHOUT_OTHER_EXTRAS.format(refused=set(OTHER_EXTRAS), kit=str(KIT))
     subprocess.run([sys.executable, "-c", script, "--out", str(out)], check=True, timeout=600)
     return out
 

@@ -138,13 +138,11 @@ def test_benchmark_writes_results(tmp_path, script, args):
 
 @pytest.fixture(scope="module")
 def harness():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the benchmarks' folder, for this module only
+        patch.syspath_prepend(str(BENCHMARKS))
         import sb3_harness
 
         yield sb3_harness
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 GOOD_HEADER = dict(chapter="10", benchmark="b", command="c", profile="full", device="cpu")

@@ -8,7 +8,6 @@ import json
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -21,11 +20,11 @@ from docutils.frontend import get_default_settings
 from docutils.parsers.rst import Parser
 from docutils.utils import new_document
 
+from f2p_tools import clean_notebooks as convert
+from f2p_tools.lab import lab_command
+from f2p_tools.site_browser import chromium
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "book"), str(ROOT / "book" / "_ext")]
-import f2p_notebooks as convert  # noqa: E402
-from lab import lab_command  # noqa: E402
-from site_browser import chromium  # noqa: E402
 
 SITE = ROOT / "_build" / "html"
 CHAPTERS = sorted(

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from myst_math import check_sources, list_markers_in_math
-from notebooks import (
+from f2p_tools.runner import (
     CHAPTERS,
     ROOT,
     CellTimeout,
@@ -29,6 +28,7 @@ from notebooks import (
     is_myst_notebook,
     read_notebook,
 )
+from myst_math import check_sources, list_markers_in_math
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 NOTEBOOK_HEADER = """---
@@ -112,7 +112,7 @@ def build(folder: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 # A page the build must pass: a citation, a reference and the bibliography. The passing build
-# is test_takeaway's built chapter, whose book starts with this page (one build fewer).
+# is test_readers_path's built chapter, whose book starts with this page (one build fewer).
 GOOD_PAGE = (
     "# Good\n\nSee {cite:t}`schulman2015trpo` and {ref}`a`.\n\n(a)=\n## A\n"
     "\n```{bibliography}\n```\n"
@@ -265,7 +265,7 @@ def test_the_book_build_gives_a_fast_profile_cell_minutes_not_the_full_profiles_
 ):
     from types import SimpleNamespace
 
-    from f2p_book import FAST_CELL_TIMEOUT_S, fail_fast_in_the_fast_profile
+    from f2p_tools.book import FAST_CELL_TIMEOUT_S, fail_fast_in_the_fast_profile
 
     for profile, expected in [("fast", FAST_CELL_TIMEOUT_S), ("full", 1800)]:
         monkeypatch.setenv("F2P_PROFILE", profile)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notebooks import CHAPTERS, chapter_notebooks, execute, store_in_book_cache
+from f2p_tools.runner import CHAPTERS, chapter_notebooks, execute, store_in_book_cache
 
 NOTEBOOKS = chapter_notebooks()
 

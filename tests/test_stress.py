@@ -5,11 +5,9 @@ client and the kernel and the last kernel messages, and kill the run."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "stress"))
-import stress  # noqa: E402
+from stress import stress  # tests/stress/stress.py (tests/ is on the path under pytest)
 
 FRONT = (
     "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"

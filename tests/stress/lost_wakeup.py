@@ -15,15 +15,12 @@ timeout instead.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from notebooks import PromptClient  # noqa: E402
+from f2p_tools.runner import PromptClient
 
 SETUP = (
     "import ipywidgets as widgets\n"

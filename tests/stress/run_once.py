@@ -3,7 +3,7 @@
     python tests/stress/run_once.py nbclient chapters/06_online_detection/online_detection.md
     python tests/stress/run_once.py nbconvert chapters/06_online_detection/online_detection.md 660
 
-``nbclient`` is the test harness's path (``tests/notebooks.py``), with every IOPub message the
+``nbclient`` is the test harness's path (:mod:`f2p_tools.runner`), with every IOPub message the
 client processes logged to stderr (time, type, execution state or stream size), so that a stalled
 run's log ends with the last messages the client saw. ``nbconvert`` is a reader's path: the
 notebook as the site serves it, run by ``python -m nbconvert --execute`` in the chapter's folder.
@@ -21,8 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from notebooks import (  # noqa: E402
+from f2p_tools.runner import (
     CELL_TIMEOUT_S,
     describe_message,
     execute,

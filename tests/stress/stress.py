@@ -25,10 +25,10 @@ from pathlib import Path
 
 import psutil
 
+from f2p_tools.runner import stacks_of  # the harness's py-spy dump
+
 HERE = Path(__file__).resolve().parent
 CHAPTERS = HERE.parents[1] / "chapters"
-sys.path.insert(0, str(HERE.parent))
-from notebooks import stacks_of  # noqa: E402  (the harness's py-spy dump)
 
 ROUTES = ("nbclient", "nbconvert")
 

@@ -2,7 +2,7 @@
 buttons (Colab, Binder, JupyterHub) open them: each ``chapters/NN_topic/name.ipynb`` at its
 source's path, and a ``requirements.txt`` from which Binder installs the course's package.
 
-    python book/notebooks_branch.py _build/html _build/notebooks     (make notebooks)
+    python -m f2p_tools.notebooks_branch _build/html _build/notebooks     (make notebooks)
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from pathlib import Path
 import nbformat
 
 import f2p
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
-from f2p_book import DOWNLOADS, WHEEL, site_url  # noqa: E402  (the wheel the site serves)
+from f2p_tools.book import DOWNLOADS, WHEEL, site_url  # the wheel the site serves
 
 
 def requirement() -> str:

@@ -22,7 +22,6 @@ from pathlib import Path
 from queue import Empty
 
 import nbformat
-import yaml
 from filelock import FileLock
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
@@ -32,22 +31,19 @@ from myst_parser.config.main import MdParserConfig
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
 
-ROOT = Path(__file__).resolve().parents[1]
+from f2p_tools.book import is_chapter, with_setup_cell  # the book's own page text
+from f2p_tools.settings import BOOK_CONFIG, ROOT, cell_timeout
+
 CHAPTERS = ROOT / "chapters"
-BOOK_CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 CACHE = ROOT / BOOK_CONFIG["execute"]["cache"]
-# Per-cell limit for the fast profile: a cell that runs (or waits for a kernel reply) longer
-# fails the run, naming the chapter and cell, instead of stalling CI for the 30 minutes the book
-# allows full-profile cells. F2P_CELL_TIMEOUT overrides it.
-FAST_CELL_TIMEOUT_S = 600
-CELL_TIMEOUT_S = int(os.environ.get("F2P_CELL_TIMEOUT", "").strip() or FAST_CELL_TIMEOUT_S)
+# Per-cell limit: a cell that runs (or waits for a kernel reply) longer fails the run, naming the
+# chapter and cell (f2p_tools.settings: the fast profile's limit; F2P_CELL_TIMEOUT overrides it).
+CELL_TIMEOUT_S = cell_timeout()
 # How often the client looks for a cell's reply even when nothing woke it (issue 24's cause): see
 # PromptClient.
 SHELL_POLL_SLICE_S = 0.5
 MYST_CONFIG = MdParserConfig(enable_extensions=set(BOOK_CONFIG["parse"]["myst_enable_extensions"]))
-GUARD_DIR = Path(__file__).resolve().parent / "ipython_guard"
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from f2p_book import is_chapter, with_setup_cell  # noqa: E402  (the book's own page text)
+GUARD_DIR = ROOT / "tests" / "ipython_guard"  # the kernels' start-up: sockets blocked
 
 
 def is_myst_notebook(path: Path) -> bool:

@@ -1,9 +1,9 @@
-"""The chapters as a reader's notebooks (:mod:`f2p_notebooks`), wherever they are needed: the built
-site's downloads when they are up to date, else a quick build of the book that executes nothing
-(about 20 s), whose notebooks have no outputs. ``make lab`` and the instructors' kit
-(``book/assignments.py``) read them from here, so all three use the one conversion.
+"""The chapters as a reader's notebooks (:mod:`f2p_tools.clean_notebooks`), wherever they are
+needed: the built site's downloads when they are up to date, else a quick build of the book that
+executes nothing (about 20 s), whose notebooks have no outputs. ``make lab`` and the instructors'
+kit (``book/assignments.py``) read them from here, so all three use the one conversion.
 
-    python book/reader_notebooks.py [OUT]     the notebooks' folder (default _build/reader)
+    python -m f2p_tools.reader_notebooks [OUT]     the notebooks' folder (default _build/reader)
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ try:
 except ImportError:
     fcntl = None
 
-ROOT = Path(__file__).resolve().parents[1]
+from f2p_tools.settings import ROOT
+
+CONVERTER = Path(__file__).with_name("clean_notebooks.py")  # not imported: it needs docutils
+
 SITE = ROOT / "_build" / "html"
 QUICK = ROOT / "_build" / "reader"
 
@@ -41,7 +44,7 @@ def up_to_date(site: Path) -> bool:
     wanted = {p.relative_to(ROOT).with_suffix("") for p in sources}
     if not wanted <= found:
         return False
-    newest = max(p.stat().st_mtime for p in [*sources, ROOT / "book/_ext/f2p_notebooks.py"])
+    newest = max(p.stat().st_mtime for p in [*sources, CONVERTER])
     return all(p.stat().st_mtime >= newest for p in _notebooks(site))
 
 

@@ -1,7 +1,7 @@
 """The whole book as one PDF, built offline: Jupyter Book's single-page HTML build, typeset by
 MathJax and printed by the same headless Chromium the site's tests use (no browser download).
 
-    python book/print_pdf.py _build/singlehtml _build/html/downloads      (make pdf)
+    python -m f2p_tools.print_pdf _build/singlehtml _build/html/downloads      (make pdf)
 
 writes ``frames-to-policies-<version>.pdf`` into the second folder, which the site links to.
 
@@ -23,10 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from site_browser import chromium, load, serve
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
-from f2p_book import PDF  # noqa: E402  (the name the site links to)
+from f2p_tools.book import PDF  # the name the site links to
+from f2p_tools.site_browser import chromium, load, serve
 
 CM = 1 / 2.54  # DevTools measures paper in inches
 PRINT_OPTIONS = {

@@ -1,9 +1,9 @@
 """``make lab``: JupyterLab on the course, opening on the chapters as a reader's notebooks.
 
-- ``_build/lab/chapters/``: each chapter's clean notebook (:mod:`reader_notebooks`), rendered as
-  the site renders it (numbers, references, citations, no MyST and no undefined macros), with
-  outputs when the site is built. A notebook already there is kept: it may hold your work (delete
-  it to get the current one).
+- ``_build/lab/chapters/``: each chapter's clean notebook (:mod:`f2p_tools.reader_notebooks`),
+  rendered as the site renders it (numbers, references, citations, no MyST and no undefined
+  macros), with outputs when the site is built. A notebook already there is kept: it may hold
+  your work (delete it to get the current one).
 - ``chapters/``: the MyST sources, which open as notebooks by default (Jupytext's notebook
   viewer, set in ``book/lab/overrides.json``); edit these to change the course.
 - As root (a common container setup) it passes ``--allow-root``.
@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from reader_notebooks import ROOT, reader_notebooks
+from f2p_tools.reader_notebooks import ROOT, reader_notebooks
 
 SETTINGS = ROOT / "book" / "lab"  # overrides.json: JupyterLab's defaults for this project
 WORKSPACE = ROOT / "_build" / "lab"
