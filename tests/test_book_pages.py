@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from notebooks import CHAPTERS, ROOT  # also puts book/_ext on the path
+from f2p_tools import runtimes as f2p_runtimes
+from f2p_tools.runner import CHAPTERS, ROOT
 
 INTRO = (ROOT / "book" / "intro.md").read_text()
 MAP_ROW = re.compile(
@@ -42,8 +43,6 @@ def test_the_sources_page_sends_each_note_to_a_chapter_and_every_chapter_has_a_n
 
 
 def test_chapter_headers_state_the_measured_run_time_the_profile_and_the_machine(monkeypatch):
-    import f2p_runtimes
-
     monkeypatch.setattr(f2p_runtimes, "build_profile", lambda: "fast")
     monkeypatch.setattr(f2p_runtimes, "build_machine", lambda: "a CPU, 2 CPU cores, no GPU")
     assert f2p_runtimes.runtime_sentence(95.4) == (
@@ -76,3 +75,34 @@ def test_chapters_01_to_11_list_their_symbols_once_each():
         symbols = [s for r in rows for s in re.findall(r"\$[^$]+\$", r.split(" | ")[0])]
         repeated = {s for s in symbols if symbols.count(s) > 1}
         assert not repeated, f"{path.name}: listed twice: {repeated}"
+
+
+ENV_VARIABLE = re.compile(r"\bF2P_[A-Z][A-Z0-9_]*\b")
+NOT_VARIABLES = {"F2P_FROM"}  # a marker a reader's-path test prints, not a variable
+
+
+def test_every_f2p_variable_is_in_the_how_to_use_table():
+    """Each ``F2P_*`` variable that the package, the tooling, the book, the tests or the
+    benchmarks read is a row of the one table in ``book/how_to_use.md``, and each row is read."""
+    import yaml
+
+    sources = [
+        *ROOT.glob("src/**/*.py"),
+        *ROOT.glob("book/**/*.py"),
+        *ROOT.glob("tests/**/*.py"),
+        *ROOT.glob("benchmarks/*.py"),
+        *ROOT.glob("benchmarks/*.sh"),
+    ]
+    read = {m for path in sources for m in ENV_VARIABLE.findall(path.read_text())}
+    # the launch buttons' variables are named after _config.yml's keys (F2P_<KEY>)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    read |= {f"F2P_{key.upper()}" for key in config["launch_buttons"]}
+    read -= NOT_VARIABLES
+    rows = [
+        line.split("|")[1]
+        for line in (ROOT / "book" / "how_to_use.md").read_text().splitlines()
+        if line.startswith("| `F2P_")
+    ]
+    documented = {m for row in rows for m in ENV_VARIABLE.findall(row)}
+    assert read <= documented, f"read but not in how_to_use.md's table: {sorted(read - documented)}"
+    assert documented <= read, f"in the table but read nowhere: {sorted(documented - read)}"
