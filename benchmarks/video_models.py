@@ -158,6 +158,10 @@ def main() -> None:
             print(f"{name:>20} {label_set:>10}: {mean:.3f} ± {std:.3f} {scores}", flush=True)
             rows.append({"quantity": f"{name}: accuracy, {label_set} set (mean)", "ours": mean})
             rows.append({"quantity": f"{name}: accuracy, {label_set} set (std)", "ours": std})
+            rows += [  # per seed, for paired comparisons (f2p.stats.paired): seeds are shared
+                {"quantity": f"{name}: accuracy, {label_set} set (seed {seed})", "ours": score}
+                for seed, score in zip(args.seeds, scores, strict=True)
+            ]
         model = recipe.build(10, widths, FRAMES).eval()
         clip = torch.rand(1, FRAMES, 3, args.size, args.size)
         with FlopCounterMode(display=False) as counter:
@@ -187,7 +191,8 @@ def main() -> None:
         out,
         args.chapter,
         f"video models on generated clips, {len(args.seeds)} seeds, "
-        f"{n_train} training clips, {epochs} epochs, {args.size} px"
+        f"{n_train} training clips, {epochs} epochs, {args.size} px, widths "
+        f"{'/'.join(map(str, widths))}, {args.test} test clips"
         + (
             "; accuracy "
             + (f"of {', '.join(args.retrain)} from this run, of the others " * bool(args.retrain))

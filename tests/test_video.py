@@ -299,7 +299,7 @@ def test_non_local_attention_is_order_blind_but_non_local_i3d_is_not():
     convolutions see time, the model's scores depend on frame order."""
     torch.manual_seed(0)
     block = models.NonLocalBlock(4).eval()
-    torch.nn.init.normal_(block.z.weight)  # the zero init would make it the identity
+    torch.nn.init.ones_(block.bn.weight)  # gamma = 0 at init would make it the identity
     maps, order = torch.randn(2, 4, 6, 3, 3), torch.randperm(6)
     with torch.no_grad():
         torch.testing.assert_close(block(maps)[:, :, order], block(maps[:, :, order]))
@@ -308,20 +308,28 @@ def test_non_local_attention_is_order_blind_but_non_local_i3d_is_not():
         assert not torch.allclose(model(clips), model(clips.flip(1)), atol=1e-5)
 
 
-def test_non_local_block_is_the_papers_formula_with_x_pooled_2x2_before_phi_and_g():
-    """Explicit loops over query and key positions: keys and values are phi and g of x max-pooled
-    over 2x2 spatial windows (odd sizes keep their last row), as video-nonlocal-net pools its
-    input before the phi and g convolutions; queries every position. Pooling phi(x) and g(x)
-    instead (the other order) gives a different result, which the last check rules out."""
+def test_non_local_block_is_the_authors_formula_with_x_pooled_2x2_before_phi_and_g():
+    """Explicit loops over query and key positions, written from video-nonlocal-net's
+    ``spacetime_nonlocal``: keys and values are phi and g of x max-pooled over 2x2 spatial windows
+    (odd sizes keep their last row), queries every position, affinities scaled by
+    1/sqrt(inner) before the softmax (``USE_SCALE``), and W_z followed by a BatchNorm
+    (``USE_BN``). Pooling phi(x) and g(x) instead (the other order) gives a different result, and
+    so does leaving out the scale, which the last checks rule out."""
     torch.manual_seed(0)
-    block = models.NonLocalBlock(4).eval()
-    torch.nn.init.normal_(block.z.weight)
+    block = models.NonLocalBlock(4).double().eval()
+    for conv in (block.theta, block.phi, block.g, block.z):  # away from the near-zero init
+        torch.nn.init.normal_(conv.weight)
+        torch.nn.init.normal_(conv.bias)
+    for stat in (block.bn.weight, block.bn.bias, block.bn.running_mean):
+        torch.nn.init.normal_(stat)
+    block.bn.running_var.uniform_(0.5, 2.0)
     x = torch.randn(1, 4, 2, 3, 5, dtype=torch.float64)
-    block = block.double()
+    inner = 2
     with torch.no_grad():
         theta = block.theta(x)[0]
         w_phi, b_phi = block.phi.weight[:, :, 0, 0, 0], block.phi.bias
         w_g, b_g = block.g.weight[:, :, 0, 0, 0], block.g.bias
+        bn = block.bn
         keys, values, late_keys, late_values = [], [], [], []
         for s in range(2):
             for i in range(0, 3, 2):
@@ -335,18 +343,35 @@ def test_non_local_block_is_the_papers_formula_with_x_pooled_2x2_before_phi_and_
         keys, values = torch.stack(keys), torch.stack(values)  # (2*2*3, inner)
         assert not torch.allclose(keys, torch.stack(late_keys))  # the order matters here
         assert not torch.allclose(values, torch.stack(late_values))
-        expected = torch.empty_like(x[0])
+        expected, unscaled = torch.empty_like(x[0]), torch.empty_like(x[0])
         for s in range(2):
             for i in range(3):
                 for j in range(5):
-                    weights = torch.softmax(keys @ theta[:, s, i, j], 0)
-                    y = weights @ values
-                    expected[:, s, i, j] = x[0, :, s, i, j] + block.z.weight[:, :, 0, 0, 0] @ y
-                    expected[:, s, i, j] += block.z.bias
+                    for out, scale in ((expected, inner**-0.5), (unscaled, 1.0)):
+                        weights = torch.softmax(scale * (keys @ theta[:, s, i, j]), 0)
+                        z = block.z.weight[:, :, 0, 0, 0] @ (weights @ values) + block.z.bias
+                        normed = (z - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
+                        out[:, s, i, j] = x[0, :, s, i, j] + bn.weight * normed + bn.bias
         torch.testing.assert_close(block(x)[0], expected)
+        assert not torch.allclose(expected, unscaled)
         everywhere = models.NonLocalBlock(4, subsample=False).double().eval()
         everywhere.load_state_dict(block.state_dict())
         assert not torch.allclose(everywhere(x), block(x))
+
+
+def test_non_local_block_starts_as_the_identity_and_learns_through_the_bn_scale():
+    """The authors' initialisation: BN's gamma = 0 after W_z makes the new block the identity
+    (in training mode too), the four 1x1x1 convolutions start from N(0, 0.01^2) weights and zero
+    biases, and the first gradient reaches gamma (W_z's is zero until gamma moves)."""
+    torch.manual_seed(0)
+    block = models.NonLocalBlock(32).train()
+    x = torch.randn(2, 32, 4, 6, 6)
+    y = block(x)
+    torch.testing.assert_close(y, x)
+    for conv in (block.theta, block.phi, block.g, block.z):
+        assert 0.008 < conv.weight.std().item() < 0.012 and not conv.bias.any()
+    y.pow(2).sum().backward()
+    assert block.bn.weight.grad.abs().sum() > 0 and not block.z.weight.grad.any()
 
 
 def test_tdn_difference_on_a_real_clip_follows_gradient_times_flow_not_the_gradient_alone():

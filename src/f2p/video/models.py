@@ -346,23 +346,30 @@ class ECO(nn.Module):
 
 
 class NonLocalBlock(nn.Module):
-    """y_i = x_i + W_z sum_j softmax_j(theta(x_i) . phi(x^_j)) g(x^_j) over all space-time
-    positions (the embedded-Gaussian form), with W_z initialised to zero (an identity block, as the
-    paper's zero-initialised BN after W_z). x^ is x max-pooled 2x2 in space, *then* fed to phi and
-    g: the paper's subsampling trick (section 3.3), in the official video-nonlocal-net's order
-    (``spacetime_nonlocal`` max-pools its input blob and applies the phi and g convolutions to the
-    pooled blob), which divides the pairwise cost by 4 and keeps every query position. Max-pooling
-    does not commute with a 1x1x1 convolution, so the order changes the result.
+    """y_i = x_i + BN(W_z sum_j softmax_j(theta(x_i) . phi(x^_j) / sqrt(d)) g(x^_j)) over all
+    space-time positions (the embedded-Gaussian form), as the official video-nonlocal-net
+    computes it: the affinities scaled by 1/sqrt(d) with d = C/2 the inner width
+    (``NONLOCAL.USE_SCALE``), and W_z followed by a BatchNorm whose scale gamma starts at 0
+    (``USE_BN``, ``BN_INIT_GAMMA = 0``), so the block starts as the identity; the four 1x1x1
+    convolutions start from N(0, 0.01^2) weights and zero biases (``CONV_INIT_STD``). The paper's
+    equation has neither the scale nor the BN. x^ is x max-pooled 2x2 in space, *then* fed to phi
+    and g: the paper's subsampling trick (section 3.3), in the code's order
+    (``spacetime_nonlocal`` max-pools its input blob and applies the phi and g convolutions to
+    the pooled blob), which divides the pairwise cost by 4 and keeps every query position.
+    Max-pooling does not commute with a 1x1x1 convolution, so the order changes the result.
     ``subsample=False`` attends to every position."""
 
     def __init__(self, c: int, subsample: bool = True) -> None:
         super().__init__()
-        inner = max(c // 2, 1)
-        self.theta, self.phi, self.g = (nn.Conv3d(c, inner, 1) for _ in range(3))
-        self.z = nn.Conv3d(inner, c, 1)
+        self.inner = max(c // 2, 1)
+        self.theta, self.phi, self.g = (nn.Conv3d(c, self.inner, 1) for _ in range(3))
+        self.z = nn.Conv3d(self.inner, c, 1)
+        self.bn = nn.BatchNorm3d(c)
         self.pool = nn.MaxPool3d((1, 2, 2), ceil_mode=True) if subsample else nn.Identity()
-        nn.init.zeros_(self.z.weight)
-        nn.init.zeros_(self.z.bias)
+        for conv in (self.theta, self.phi, self.g, self.z):
+            nn.init.normal_(conv.weight, std=0.01)
+            nn.init.zeros_(conv.bias)
+        nn.init.zeros_(self.bn.weight)  # gamma = 0: the block starts as the identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = x.shape
@@ -370,8 +377,8 @@ class NonLocalBlock(nn.Module):
         pooled = self.pool(x)  # x^: (N, C, T, H', W')
         k = self.phi(pooled).flatten(2)  # (N, inner, T H' W')
         v = self.g(pooled).flatten(2).transpose(1, 2)
-        y = torch.softmax(q @ k, dim=-1) @ v
-        return x + self.z(y.transpose(1, 2).reshape(n, -1, t, h, w))
+        y = torch.softmax(q @ k * self.inner**-0.5, dim=-1) @ v
+        return x + self.bn(self.z(y.transpose(1, 2).reshape(n, -1, t, h, w)))
 
 
 class NonLocal(nn.Module):
