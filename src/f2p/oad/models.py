@@ -294,7 +294,7 @@ class IDN(nn.Module):
         classes: int,
         hidden: int = 64,
         embed: int = 64,
-        margin: float = 1.0,
+        margin: float = 2.0,
         contrastive: float = 0.01,
         embedding_weight: float = 0.3,
     ) -> None:
