@@ -493,7 +493,8 @@ def _hs_inputs(gen: torch.Generator) -> tuple:
 def reference_hs_update_kappa(ix, iy, it, u_bar, v_bar, alpha: float, kappa: float):
     """One Horn-Schunck iteration with the discrete Laplacian kept as kappa (u_bar - u) instead
     of absorbed in alpha^2 (chapter 01's third exercise, ch01-ex-hs-update): the same step with
-    alpha^2 replaced by kappa alpha^2 (Horn and Schunck's mean kernel has kappa = 3 at unit grid spacing)."""
+    alpha^2 replaced by kappa alpha^2 (Horn and Schunck's mean kernel has kappa = 3 at unit
+    grid spacing)."""
     return reference_hs_update(ix, iy, it, u_bar, v_bar, kappa**0.5 * alpha)
 
 
