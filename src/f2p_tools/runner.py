@@ -3,7 +3,11 @@
 Each notebook is read with MyST-NB's own reader, executed by nbclient in its own folder with the
 ``fast`` profile, one torch thread and sockets blocked, and then stored in the book's execution
 cache (jupyter-cache, the one `jupyter-book build` reads in ``cache`` mode): the build that
-follows reuses these outputs instead of running every notebook a second time.
+follows reuses these outputs instead of running every notebook a second time (it can also
+execute them itself: the cache saves the second run, the build does not need it).
+
+One runner for all who execute chapters: ``tests/test_notebooks.py``, the GPU suite
+(``benchmarks/suite.py``, full profile) and the stress script (``tests/stress``).
 """
 
 from __future__ import annotations
