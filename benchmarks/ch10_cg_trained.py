@@ -28,8 +28,9 @@ import torch
 
 import f2p
 from f2p.rl import trpo
-from f2p.rl.actor_critic import ActorCritic, ActorCriticConfig, History, collect_rollout
 from f2p.rl.envs import make_vec_env
+from f2p.rl.networks import ActorCritic, flatten_parameters
+from f2p.rl.rollout import RunHistory, collect_rollout
 
 RESULTS = f2p.results.RESULTS_DIR / "ch10_cg_trained.json"
 ITERATIONS = (5, 10, 15, 20, 30, 50, 100)
@@ -38,13 +39,13 @@ ITERATIONS = (5, 10, 15, 20, 30, 50, 100)
 def measure(agent: ActorCritic, config: trpo.TRPOConfig, seed: int) -> dict[str, float]:
     envs = make_vec_env(config.env_id, config.num_envs, seed + 20_000)
     obs, _ = envs.reset(seed=seed + 20_000)
-    b = collect_rollout(envs, agent, obs, config.n_steps, "cpu", History(), 0, History().seconds)
+    b = collect_rollout(envs, agent.actor, obs, config.n_steps, "cpu", RunHistory(), 0)
     envs.close()
     b.pop("last_obs")
     s, a, adv, _, old_dist, old_log_prob = trpo.rollout_batch(
         agent, b, envs.single_action_space, config
     )
-    flat, _ = trpo.flatten_parameters(agent.actor)
+    flat, _ = flatten_parameters(agent.actor)
     params = list(agent.actor.parameters())
     surrogate, mean_kl = trpo.policy_objectives(agent.actor, s, a, adv, old_dist, old_log_prob)
     loss_old = surrogate()
@@ -94,7 +95,9 @@ def main() -> None:
     for seed in args.seeds:
         torch.manual_seed(seed)
         envs = make_vec_env(config.env_id, config.num_envs, seed)
-        untrained = ActorCritic(envs, ActorCriticConfig(env_id=config.env_id, hidden=config.hidden))
+        untrained = ActorCritic(
+            envs.single_observation_space, envs.single_action_space, config.hidden
+        )
         envs.close()
         per["untrained"].append(measure(untrained, config, seed))
         agent, _, _ = trpo.train_trpo(config, seed, progress=False)

@@ -240,12 +240,15 @@ def test_a2c_learns_cartpole_quickly():
 def test_qac_actor_weight_is_q_or_q_minus_its_policy_average(baseline):
     """QAC's actor loss weights the score by Q_w(s, a), or with ``baseline=True`` by
     Q_w(s, a) - sum_a' pi(a'|s) Q_w(s, a'): the actor's gradient against one computed by hand."""
-    from f2p.rl.actor_critic import ActorCritic, _loss
+    from f2p.rl.actor_critic import _loss
+    from f2p.rl.networks import ActorCritic
 
     torch.manual_seed(0)
     envs = rl.make_vec_env("CartPole-v1", 2, 0)
     config = rl.ActorCriticConfig(critic="action", baseline=baseline, vf_coef=0.0)
-    agent = ActorCritic(envs, config)
+    agent = ActorCritic(
+        envs.single_observation_space, envs.single_action_space, config.hidden, config.critic
+    )
     envs.close()
     batch = {
         "obs": torch.randn(3, 2, 4),
@@ -313,8 +316,7 @@ def test_categorical_sampling_follows_the_softmax():
 
 
 def test_flattened_parameters_share_storage_with_the_module():
-    from f2p.rl.actor_critic import flatten_parameters
-    from f2p.rl.networks import ValueCritic
+    from f2p.rl.networks import ValueCritic, flatten_parameters
 
     torch.manual_seed(0)
     model, reference = ValueCritic(4, (8,)), ValueCritic(4, (8,))

@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch.distributions import Categorical, kl_divergence
 
-from f2p.rl.actor_critic import flatten_parameters
-from f2p.rl.networks import CategoricalPolicy
+from f2p.rl.networks import CategoricalPolicy, flatten_parameters
 from f2p.rl.trpo import (
     conjugate_gradient,
     fisher_vector_product,
@@ -203,12 +202,12 @@ def test_rollout_batch_keeps_box_actions_as_vectors_so_log_probs_are_per_sample(
     """A squeezed (n,) action against an (n, 1) Gaussian mean broadcasts to (n, n): guard it."""
     import gymnasium as gym
 
-    from f2p.rl.actor_critic import ActorCritic, ActorCriticConfig
     from f2p.rl.envs import make_vec_env
+    from f2p.rl.networks import ActorCritic
     from f2p.rl.trpo import TRPOConfig, rollout_batch
 
     envs = make_vec_env("Pendulum-v1", 2, seed=0)
-    agent = ActorCritic(envs, ActorCriticConfig(env_id="Pendulum-v1"))
+    agent = ActorCritic(envs.single_observation_space, envs.single_action_space)
     t, n = 5, 2
     b = {
         "obs": torch.randn(t, n, 3),

@@ -23,19 +23,18 @@ terminated ones are not.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
-import gymnasium as gym
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from f2p.rl.envs import bootstrap_observations, check_action_space, finished_returns, make_vec_env
+from f2p.rl.envs import make_vec_env
 from f2p.rl.evaluate import EvaluationClock
-from f2p.rl.networks import DiscreteQCritic, ValueCritic, policy_for
+from f2p.rl.networks import ActorCritic, flatten_parameters
 from f2p.rl.returns import gae
+from f2p.rl.rollout import RunHistory, collect_rollout
 
 CRITICS = ("value", "action")
 
@@ -90,79 +89,21 @@ class ActorCriticConfig:
             raise ValueError(f"need lr > 0 and eval_every >= 0, got {self.lr}, {self.eval_every}")
 
 
-@dataclass
-class History:
-    """What a training run returns: learning curves and where the time went."""
-
-    eval_steps: list[int] = field(default_factory=list)
-    eval_returns: list[float] = field(default_factory=list)
-    """mean deterministic evaluation return at each of ``eval_steps``"""
-    episode_steps: list[int] = field(default_factory=list)
-    episode_returns: list[float] = field(default_factory=list)
-    """return of each finished training episode (stochastic policy), at ``episode_steps``"""
-    train_seconds: list[float] = field(default_factory=list)
-    """training wall-clock (evaluation excluded) at each of ``eval_steps``"""
-    seconds: dict[str, float] = field(
-        default_factory=lambda: {"env": 0.0, "network": 0.0, "rest": 0.0}
-    )
-    """training time split: stepping environments, network passes and updates, the rest"""
-
-    def record_episodes(self, step: int, info: dict) -> None:
-        """Add the returns of the episodes that finished at environment step ``step``."""
-        for episode_return in finished_returns(info):
-            self.episode_steps.append(step)
-            self.episode_returns.append(episode_return)
-
-
-class ActorCritic(nn.Module):
-    """An actor and a separate critic, both MLPs."""
-
-    def __init__(self, envs: gym.vector.VectorEnv, config: ActorCriticConfig) -> None:
-        super().__init__()
-        space = envs.single_action_space
-        obs_dim = int(np.prod(envs.single_observation_space.shape))
-        if config.critic == "action":
-            check_action_space(
-                space, (gym.spaces.Discrete,), "QAC (an action-value critic over discrete actions)"
-            )
-            self.critic = DiscreteQCritic(obs_dim, int(space.n), config.hidden)
-        else:
-            self.critic = ValueCritic(obs_dim, config.hidden)
-        self.actor = policy_for(space, obs_dim, config.hidden)
-
-
-def flatten_parameters(module: nn.Module) -> tuple[nn.Parameter, torch.Tensor]:
-    """Make every parameter of ``module``, and its gradient, a view into one flat tensor.
-
-    The optimiser and gradient clipping then work on one tensor instead of a dozen small ones,
-    which on networks this small is most of their cost. Gradients must be zeroed in place
-    (``grad.zero_()``), so that backward keeps accumulating into the shared buffer.
-    """
-    params = list(module.parameters())
-    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
-    flat.grad = torch.zeros_like(flat)
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.data = flat.data[offset : offset + n].view_as(p)
-        p.grad = flat.grad[offset : offset + n].view_as(p)
-        offset += n
-    return flat, flat.grad
-
-
 def train_actor_critic(
     config: ActorCriticConfig,
     seed: int = 0,
     device: torch.device | str = "cpu",
     progress: bool = True,
-) -> tuple[ActorCritic, History]:
+) -> tuple[ActorCritic, RunHistory]:
     """Train A2C or QAC on ``config.env_id``; return the agent and its history."""
     torch.manual_seed(seed)
     envs = make_vec_env(config.env_id, config.num_envs, seed, config.vectorization)
-    agent = ActorCritic(envs, config).to(device)
+    agent = ActorCritic(
+        envs.single_observation_space, envs.single_action_space, config.hidden, config.critic
+    ).to(device)
     flat, flat_grad = flatten_parameters(agent)
     optimizer = torch.optim.RMSprop([flat], lr=config.lr, alpha=0.99, eps=1e-5)
-    history = History()
+    history = RunHistory()
     n, T = config.num_envs, config.n_steps
     updates = -(-config.total_steps // (n * T))
     obs, _ = envs.reset(seed=seed)
@@ -176,7 +117,7 @@ def train_actor_critic(
     for update in bar:
         if clock.maybe_evaluate(update * n * T, greedy):
             bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
-        batch = collect_rollout(envs, agent, obs, T, device, history, update * n * T, timers)
+        batch = collect_rollout(envs, agent.actor, obs, T, device, history, update * n * T)
         obs = batch.pop("last_obs")
         tick = time.perf_counter()
         loss = _loss(agent, batch, config)
@@ -189,38 +130,6 @@ def train_actor_critic(
     timers["rest"] = total - timers["env"] - timers["network"]
     envs.close()
     return agent, history
-
-
-def collect_rollout(envs, agent, obs, T, device, history, step0, timers) -> dict[str, torch.Tensor]:
-    """Run ``agent.actor`` for T steps in every environment, from ``obs``; return time-major
-    (T, N) tensors (obs, actions, rewards, terminated, ended, next_obs: the state to bootstrap
-    from) and ``last_obs``, recording finished episodes in ``history`` and time in ``timers``.
-    Shared by A2C/QAC and TRPO."""
-    keys = ("obs", "actions", "rewards", "terminated", "ended", "next_obs")
-    batch: dict[str, list] = {k: [] for k in keys}
-    for t in range(T):
-        tick = time.perf_counter()
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
-        with torch.inference_mode():
-            action = agent.actor.act(obs_t)
-        action = action.cpu().numpy()
-        tock = time.perf_counter()
-        timers["network"] += tock - tick
-        next_obs, reward, terminated, truncated, info = envs.step(action)
-        timers["env"] += time.perf_counter() - tock
-        ended = terminated | truncated
-        value_obs = bootstrap_observations(next_obs, ended, info)
-        history.record_episodes(step0 + (t + 1) * envs.num_envs, info)
-        for key, value in zip(
-            keys, (obs, action, reward, terminated, ended, value_obs), strict=True
-        ):
-            batch[key].append(value)
-        obs = next_obs
-    out = {k: torch.as_tensor(np.stack(v), device=device) for k, v in batch.items()}
-    for k in ("obs", "next_obs", "rewards"):
-        out[k] = out[k].float()
-    out["last_obs"] = obs
-    return out
 
 
 def _loss(

@@ -27,11 +27,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from f2p.rl.actor_critic import History, flatten_parameters
 from f2p.rl.envs import bootstrap_observations, check_action_space, make_vec_env
 from f2p.rl.evaluate import EvaluationClock
-from f2p.rl.networks import mlp
+from f2p.rl.networks import flatten_parameters, mlp
 from f2p.rl.replay import ReplayBuffer
+from f2p.rl.rollout import RunHistory
 
 NOISES = ("ou", "gaussian", "none")
 
@@ -239,7 +239,7 @@ class DDPGUpdater:
 
 def train_ddpg(
     config: DDPGConfig, seed: int = 0, device: torch.device | str = "cpu", progress: bool = True
-) -> tuple[DDPG, History]:
+) -> tuple[DDPG, RunHistory]:
     """Train DDPG on one environment; return the agent and its history (``seconds`` splits the
     training time into env / network / rest, "network" being acting and the gradient updates)."""
     torch.manual_seed(seed)
@@ -258,7 +258,7 @@ def train_ddpg(
     )
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    history = History()
+    history = RunHistory()
     timers = history.seconds
     clock = EvaluationClock(
         config.env_id, config.eval_every, config.eval_episodes, seed, device, history

@@ -21,11 +21,11 @@ import gymnasium as gym
 import torch
 from tqdm.auto import tqdm
 
-from f2p.rl.actor_critic import History, flatten_parameters
 from f2p.rl.envs import bootstrap_observations, check_action_space, make_vec_env
 from f2p.rl.evaluate import EvaluationClock
-from f2p.rl.networks import ContinuousQCritic, DeterministicPolicy
+from f2p.rl.networks import ContinuousQCritic, DeterministicPolicy, flatten_parameters
 from f2p.rl.replay import ReplayBuffer
+from f2p.rl.rollout import RunHistory
 
 
 @dataclass
@@ -75,7 +75,7 @@ def train_deterministic_ac(
     seed: int = 0,
     device: torch.device | str = "cpu",
     progress: bool = True,
-) -> tuple[DeterministicPolicy, History]:
+) -> tuple[DeterministicPolicy, RunHistory]:
     """Train an off-policy deterministic actor-critic; return the policy and its history."""
     torch.manual_seed(seed)
     envs = make_vec_env(config.env_id, config.num_envs, seed, config.vectorization)
@@ -96,7 +96,7 @@ def train_deterministic_ac(
     buffer = (
         ReplayBuffer(config.replay_size, obs_dim, act_dim, device) if config.replay_size else None
     )
-    history = History()
+    history = RunHistory()
     timers = history.seconds
     obs, _ = envs.reset(seed=seed)
     updates = -(-config.total_steps // config.num_envs)

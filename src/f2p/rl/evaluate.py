@@ -92,8 +92,8 @@ def collapsed(returns: list[float], steps: list[int] | None = None) -> bool:
 class EvaluationClock:
     """Evaluate every ``every`` environment steps, keeping evaluation out of the training clock.
 
-    Writes into ``history`` (an ``f2p.rl.actor_critic.History``): the steps, mean returns, and the
-    training seconds elapsed at each evaluation.
+    Writes into ``history`` (an :class:`f2p.rl.rollout.RunHistory`): the steps, mean returns,
+    and the training seconds elapsed at each evaluation.
     """
 
     def __init__(self, env_id: str, every: int, episodes: int, seed: int, device, history) -> None:

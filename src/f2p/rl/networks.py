@@ -1,4 +1,5 @@
-"""Small networks for the RL chapters: MLP actors and critics for discrete and continuous actions.
+"""Small networks for the RL chapters: MLP actors and critics for discrete and continuous actions,
+the actor-critic pair the on-policy trainers build, and flat parameter views for their optimisers.
 
 Hidden layers use tanh and orthogonal initialisation (gain sqrt(2)); the policy head starts with
 gain 0.01 so the first policy is nearly uniform, and value heads with gain 1, as in common A2C
@@ -14,6 +15,8 @@ import gymnasium as gym
 import torch
 from torch import nn
 from torch.distributions import Categorical, Distribution, Independent, Normal
+
+from f2p.rl.envs import check_action_space
 
 
 def mlp(
@@ -145,3 +148,50 @@ def policy_for(space: gym.Space, obs_dim: int, hidden: Sequence[int] = (64, 64))
     raise ValueError(
         f"no stochastic policy for the action space {space}: expected Discrete or a 1-D Box"
     )
+
+
+class ActorCritic(nn.Module):
+    """A stochastic policy (``actor``) and a separate critic, both MLPs: the pair A2C, QAC,
+    TRPO, VPG and PPO train. ``critic="value"``: a state-value critic V(s); ``"action"``: an
+    action-value critic Q(s, .) over discrete actions (QAC)."""
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        hidden: Sequence[int] = (64, 64),
+        critic: str = "value",
+    ) -> None:
+        super().__init__()
+        obs_dim = math.prod(observation_space.shape)
+        if critic == "action":
+            check_action_space(
+                action_space,
+                (gym.spaces.Discrete,),
+                "QAC (an action-value critic over discrete actions)",
+            )
+            self.critic = DiscreteQCritic(obs_dim, int(action_space.n), hidden)
+        elif critic == "value":
+            self.critic = ValueCritic(obs_dim, hidden)
+        else:
+            raise ValueError(f'critic must be "value" or "action", got {critic!r}')
+        self.actor = policy_for(action_space, obs_dim, hidden)
+
+
+def flatten_parameters(module: nn.Module) -> tuple[nn.Parameter, torch.Tensor]:
+    """Make every parameter of ``module``, and its gradient, a view into one flat tensor.
+
+    The optimiser and gradient clipping then work on one tensor instead of a dozen small ones,
+    which on networks this small is most of their cost. Gradients must be zeroed in place
+    (``grad.zero_()``), so that backward keeps accumulating into the shared buffer.
+    """
+    params = list(module.parameters())
+    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
+    flat.grad = torch.zeros_like(flat)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.data = flat.data[offset : offset + n].view_as(p)
+        p.grad = flat.grad[offset : offset + n].view_as(p)
+        offset += n
+    return flat, flat.grad

@@ -23,16 +23,11 @@ import torch
 from torch.distributions import kl_divergence
 from tqdm.auto import tqdm
 
-from f2p.rl.actor_critic import (
-    ActorCritic,
-    ActorCriticConfig,
-    History,
-    collect_rollout,
-    flatten_parameters,
-)
 from f2p.rl.envs import make_vec_env
 from f2p.rl.evaluate import EvaluationClock
+from f2p.rl.networks import ActorCritic, flatten_parameters
 from f2p.rl.returns import gae
+from f2p.rl.rollout import RunHistory, collect_rollout
 
 Vector = torch.Tensor
 
@@ -334,7 +329,7 @@ def rollout_batch(agent: ActorCritic, b: dict[str, torch.Tensor], space, config:
 
 def train_trpo(
     config: TRPOConfig, seed: int = 0, device: torch.device | str = "cpu", progress: bool = True
-) -> tuple[ActorCritic, History, list[StepResult]]:
+) -> tuple[ActorCritic, RunHistory, list[StepResult]]:
     """Train TRPO (or, with ``config.update``, VPG or PPO-clip) with a GAE value critic; return
     the agent, its history and every policy update's result.
 
@@ -344,7 +339,7 @@ def train_trpo(
     """
     torch.manual_seed(seed)
     envs = make_vec_env(config.env_id, config.num_envs, seed, config.vectorization)
-    agent = ActorCritic(envs, ActorCriticConfig(env_id=config.env_id, hidden=config.hidden)).to(
+    agent = ActorCritic(envs.single_observation_space, envs.single_action_space, config.hidden).to(
         device
     )
     flat_actor, actor_grad = flatten_parameters(agent.actor)
@@ -354,7 +349,7 @@ def train_trpo(
     # one flat tensor and a fused step: the critic's many small minibatch updates are most of
     # TRPO's cost on these networks
     critic_opt = torch.optim.Adam([flat_critic], lr=config.critic_lr, fused=True)
-    history, results = History(), []
+    history, results = RunHistory(), []
     timers = history.seconds
     clock = EvaluationClock(
         config.env_id, config.eval_every, config.eval_episodes, seed, device, history
@@ -371,7 +366,7 @@ def train_trpo(
         if clock.maybe_evaluate(update * per_update, greedy):
             bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
         b = collect_rollout(
-            envs, agent, obs, config.n_steps, device, history, update * per_update, timers
+            envs, agent.actor, obs, config.n_steps, device, history, update * per_update
         )
         obs = b.pop("last_obs")
         tick = time.perf_counter()
