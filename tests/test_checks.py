@@ -465,3 +465,26 @@ def test_chapter_04_receptive_field_and_stm_identity_checkers(capsys):
         checks.stm_identity(
             lambda stm: (identity(stm), torch.nn.init.eye_(stm.expand.weight[:, :, 0, 0]))
         )
+
+
+def test_temporal_uniformity_checker_does_not_test_all_zero_kernels(capsys):
+    """Chapter 05's exercise says so: the reference drops kernels whose taps are all zero (u is
+    undefined there), the checker's random weights never contain one, so a candidate that keeps
+    them (and returns NaN there) still passes; on a weight with a zero kernel it differs."""
+    from f2p.video.spatiotemporal import temporal_uniformity
+
+    def keeps_zero_kernels(weight: torch.Tensor) -> torch.Tensor:
+        taps = weight.movedim(2, -1).reshape(-1, weight.shape[2])
+        return taps.sum(-1) ** 2 / (weight.shape[2] * (taps**2).sum(-1))
+
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(10):  # the checker's own inputs: no kernel has zero energy
+        (weight,) = checks._kernel_inputs(gen)
+        assert (weight.movedim(2, -1).pow(2).sum(-1) > 0).all()
+    checks.temporal_uniformity(keeps_zero_kernels)
+    assert "PASS" in capsys.readouterr().out
+    weight = torch.randn(2, 1, 3, 1, 1)
+    weight[1] = 0.0
+    assert temporal_uniformity(weight).shape == (1,)  # the zero kernel is dropped
+    kept = keeps_zero_kernels(weight)
+    assert kept.shape == (2,) and kept[1].isnan()

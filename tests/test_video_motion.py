@@ -334,3 +334,45 @@ def test_tea_receptive_field_reference_matches_a_module_and_flash_differences_di
     }
     crossing = (torch.relu(-steps[..., 0]) * torch.relu(steps[..., 1])).sum(1)
     assert crossing[0] > 0.05 and crossing[1] < 1e-6
+
+
+def test_tam_on_a_still_clip_is_the_reweighted_input_only_away_from_the_ends():
+    """kappa's taps are positive and sum to one, so a signal constant in time passes unchanged,
+    but both kappa's convolution and the local branch's pad time with zeros (as in TANet's code):
+    on a still clip Y = L * X at the inner frames, not at the first and last (chapter 05)."""
+    torch.manual_seed(0)
+    frames = 8
+    tam = motion.TAM(16, frames).eval()
+    x = torch.rand(2, 1, 16, 5, 5).expand(-1, frames, -1, -1, -1).reshape(-1, 16, 5, 5)
+    with torch.no_grad():
+        importance, _ = tam.kernels(x)
+        reweighted = x.view(2, frames, 16, 5, 5) * importance.transpose(1, 2)[..., None, None]
+        gap = (tam(x).view_as(reweighted) - reweighted).abs().amax(dim=(0, 2, 3, 4))
+    assert gap[2:-2].max() < 1e-6  # kappa and L see only the still frame there
+    assert gap[0] > 1e-2 and gap[-1] > 1e-2  # a tap reads the zero padding
+    # L itself is constant inside the clip and differs at the ends (its size-3 conv zero-pads)
+    inner = importance[..., 1:-1]
+    torch.testing.assert_close(inner, inner[..., :1].expand_as(inner))
+    assert (importance[..., 0] - importance[..., 1]).abs().max() > 1e-3
+
+
+def test_time_padding_zeros_changes_only_the_end_frames_and_keeps_the_weights():
+    """Net3D's control for replicate padding: same parameters from the same seed; on a still
+    clip replicate padding keeps every frame equal, zero padding does not at the ends."""
+    torch.manual_seed(0)
+    replicate = st.Net3D(6, widths=WIDTHS)
+    torch.manual_seed(0)
+    zeros = st.Net3D(6, widths=WIDTHS, time_padding="zeros")
+    for (name, a), (_, b) in zip(
+        replicate.state_dict().items(), zeros.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b, msg=name)
+    conv = st.SpaceTimeConv(3, 4, time_padding="zeros")
+    torch.nn.init.constant_(conv.conv.weight, 1.0)
+    still = torch.ones(1, 3, 5, 4, 4)
+    out = conv(still)[0, 0, :, 1, 1]  # an inner pixel: 27 taps of ones on 3 channels
+    torch.testing.assert_close(out, torch.tensor([54.0, 81.0, 81.0, 81.0, 54.0]))
+    conv.time_padding = "replicate"
+    torch.testing.assert_close(conv(still)[0, 0, :, 1, 1], torch.full((5,), 81.0))
+    with pytest.raises(ValueError, match="time_padding"):
+        st.SpaceTimeConv(3, 3, time_padding="reflect")

@@ -14,6 +14,9 @@
 
 Time is padded by repeating the first and last frames (rather than zeros) so that the inflation
 identity holds at the ends of the clip too; space is zero-padded as in the 2D network.
+``time_padding="zeros"`` pads time with zeros instead (as C3D and I3D do), the control for what
+replication does to the temporal kernels: at the two end frames it makes two taps read the same
+frame.
 """
 
 from __future__ import annotations
@@ -23,23 +26,35 @@ import torch.nn.functional as F
 from torch import nn
 
 KINDS = ("3d", "2+1d")
+TIME_PADDINGS = ("replicate", "zeros")
 
 
-def _pad_time(x: torch.Tensor, pad: int) -> torch.Tensor:
-    return F.pad(x, (0, 0, 0, 0, pad, pad), mode="replicate") if pad else x
+def _pad_time(x: torch.Tensor, pad: int, mode: str = "replicate") -> torch.Tensor:
+    if not pad:
+        return x
+    return F.pad(x, (0, 0, 0, 0, pad, pad), mode="replicate" if mode == "replicate" else "constant")
 
 
 class SpaceTimeConv(nn.Module):
     """A t x k x k convolution, full (``"3d"``) or factorised (``"2+1d"``), on (N, C, T, H, W);
-    stride in space only."""
+    stride in space only; time padded by ``time_padding`` (see the module's docstring)."""
 
     def __init__(
-        self, c_in: int, c_out: int, stride: int = 1, kind: str = "3d", t: int = 3, k: int = 3
+        self,
+        c_in: int,
+        c_out: int,
+        stride: int = 1,
+        kind: str = "3d",
+        t: int = 3,
+        k: int = 3,
+        time_padding: str = "replicate",
     ) -> None:
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        self.t = t
+        if time_padding not in TIME_PADDINGS:
+            raise ValueError(f"time_padding must be one of {TIME_PADDINGS}, got {time_padding!r}")
+        self.t, self.time_padding = t, time_padding
         spatial = dict(stride=(1, stride, stride), padding=(0, k // 2, k // 2), bias=False)
         if kind == "3d":
             self.spatial = None
@@ -54,17 +69,19 @@ class SpaceTimeConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.spatial is not None:
             x = self.spatial(x)
-        return self.conv(_pad_time(x, self.t // 2))
+        return self.conv(_pad_time(x, self.t // 2, self.time_padding))
 
 
 class ResBlock3D(nn.Module):
     """The 2D backbone's residual block with space-time convolutions."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int = 1, kind: str = "3d") -> None:
+    def __init__(
+        self, c_in: int, c_out: int, stride: int = 1, kind: str = "3d", time_padding="replicate"
+    ) -> None:
         super().__init__()
-        self.conv1 = SpaceTimeConv(c_in, c_out, stride, kind)
+        self.conv1 = SpaceTimeConv(c_in, c_out, stride, kind, time_padding=time_padding)
         self.bn1 = nn.BatchNorm3d(c_out)
-        self.conv2 = SpaceTimeConv(c_out, c_out, 1, kind)
+        self.conv2 = SpaceTimeConv(c_out, c_out, 1, kind, time_padding=time_padding)
         self.bn2 = nn.BatchNorm3d(c_out)
         self.shortcut = (
             nn.Sequential(
@@ -89,13 +106,19 @@ class Net3D(nn.Module):
         channels: int = 3,
         widths: tuple[int, int, int] = (16, 32, 32),
         kind: str = "3d",
+        time_padding: str = "replicate",
     ) -> None:
         super().__init__()
         a, b, c = widths
         self.kind = kind
-        self.stem = nn.Sequential(SpaceTimeConv(channels, a, 1, kind), nn.BatchNorm3d(a))
+        pad = dict(time_padding=time_padding)
+        self.stem = nn.Sequential(SpaceTimeConv(channels, a, 1, kind, **pad), nn.BatchNorm3d(a))
         self.blocks = nn.ModuleList(
-            [ResBlock3D(a, a, 1, kind), ResBlock3D(a, b, 2, kind), ResBlock3D(b, c, 2, kind)]
+            [
+                ResBlock3D(a, a, 1, kind, **pad),
+                ResBlock3D(a, b, 2, kind, **pad),
+                ResBlock3D(b, c, 2, kind, **pad),
+            ]
         )
         self.fc = nn.Linear(c, classes)
 
