@@ -362,3 +362,118 @@ def test_environments_step_alike_in_one_process_and_in_one_process_each():
         sync.close(), parallel.close()
     with pytest.raises(ValueError, match="vectorization"):
         rl.make_vec_env("CartPole-v1", 2, 0, vectorization="threads")
+
+
+def test_running_statistics_equal_the_mean_and_variance_of_every_row_seen():
+    """Chan's parallel update, batch by batch, against numpy on all rows at once (the prior
+    count of 1e-4 at mean 0, variance 1 moves them by about 1e-4 / n)."""
+    from f2p.rl.normalize import RunningMeanStd
+
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(3.0, 2.0, size=(n, 4)) for n in (1, 7, 50, 200)]
+    stats = RunningMeanStd((4,))
+    for batch in batches:
+        stats.update(torch.as_tensor(batch))
+    rows = np.concatenate(batches)
+    np.testing.assert_allclose(stats.mean.numpy(), rows.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(stats.var.numpy(), rows.var(0), rtol=1e-5)
+    assert float(stats.count) == pytest.approx(len(rows), abs=1e-3)
+
+
+def test_observation_normaliser_is_clipped_standardisation_saved_with_the_agent():
+    from f2p.rl.networks import ActorCritic
+
+    space = gym.spaces.Box(-np.inf, np.inf, (3,))
+    actions = gym.spaces.Box(-1.0, 1.0, (1,))
+    agent = ActorCritic(space, actions, (8,), normalize=True)
+    obs = torch.tensor([[1.0, 2.0, 300.0], [3.0, -2.0, 100.0], [2.0, 0.0, 200.0]])
+    agent.obs_norm.update(obs)
+    mean, var = agent.obs_norm.stats.mean, agent.obs_norm.stats.var
+    probe = torch.tensor([[2.0, 1.0, 100_000.0]])
+    expected = ((probe.double() - mean) / torch.sqrt(var + 1e-8)).clamp(-10, 10).float()
+    torch.testing.assert_close(agent.obs_norm(probe), expected)
+    assert agent.obs_norm(probe)[0, 2] == 10.0  # clipped
+    copy = ActorCritic(space, actions, (8,), normalize=True)
+    copy.load_state_dict(agent.state_dict())  # the statistics travel with the policy
+    torch.testing.assert_close(copy.greedy(probe), agent.greedy(probe))
+    plain = ActorCritic(space, actions, (8,))
+    plain.obs_norm.update(obs)
+    assert torch.equal(plain.obs_norm(probe), probe)  # disabled: the identity, never updated
+
+
+def test_reward_scaler_divides_by_the_std_of_the_running_discounted_return():
+    from f2p.rl.normalize import RewardScaler
+
+    rng = np.random.default_rng(1)
+    gamma, scaler = 0.9, RewardScaler(2, 0.9)
+    returns, seen = np.zeros(2), []
+    for t in range(30):
+        rewards = rng.normal(1.0, 3.0, size=2)
+        ended = np.array([t % 7 == 6, t % 11 == 10])
+        got = scaler(rewards, ended)
+        returns = returns * gamma + rewards
+        seen.extend(returns)
+        # the same prior as RunningMeanStd: count 1e-4 at mean 0, variance 1
+        n, m = 1e-4, len(seen)
+        mean = np.mean(seen) * m / (n + m)
+        var = (n * 1.0 + m * np.var(seen) + n * m / (n + m) * np.mean(seen) ** 2) / (n + m)
+        expected = np.clip(rewards / np.sqrt(var + 1e-8), -10, 10)
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
+        assert mean == pytest.approx(float(scaler.stats.mean), rel=1e-6, abs=1e-9)
+        returns[ended] = 0.0
+
+
+def test_rollouts_clip_box_actions_for_the_environment_and_store_them_unclipped():
+    from f2p.rl.networks import GaussianPolicy
+    from f2p.rl.rollout import RunHistory, collect_rollout
+
+    envs = rl.make_vec_env("Pendulum-v1", 2, 0)
+    sent = []
+    step = envs.step
+
+    def spy(action):
+        sent.append(np.array(action))
+        return step(action)
+
+    envs.step = spy
+    policy = GaussianPolicy(3, 1, (8,))
+    with torch.no_grad():
+        policy.log_std.fill_(3.0)  # sigma = 20 against bounds of +-2
+    obs, _ = envs.reset(seed=0)
+    batch = collect_rollout(envs, policy, obs, 20, "cpu", RunHistory(), 0)
+    envs.close()
+    stored, sent = batch["actions"].numpy(), np.stack(sent)
+    assert np.abs(stored).max() > 2.0
+    np.testing.assert_array_equal(sent, np.clip(stored, -2.0, 2.0))
+
+
+def test_a_mujoco_task_without_mujoco_names_the_extra(monkeypatch):
+    import importlib.util
+
+    from f2p.rl import envs
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mujoco" else real(name, *a)
+    )
+    assert envs.is_mujoco("Hopper-v5") and not envs.is_mujoco("Pendulum-v1")
+    with pytest.raises(ModuleNotFoundError, match=r"frames-to-policies\[mujoco\]"):
+        envs.check_env_id("Hopper-v5")
+    assert envs.check_env_id("Pendulum-v1") == "Pendulum-v1"
+
+
+def test_trpo_normalises_on_mujoco_and_evaluation_leaves_the_statistics_frozen():
+    """RL Zoo's Hopper settings: every training observation (the resets' included) enters the
+    running statistics once; evaluations read them and add nothing."""
+    from f2p.rl import trpo
+
+    config = trpo.TRPOConfig.zoo(
+        "Hopper-v5", n_steps=64, total_steps=256, eval_every=128, eval_episodes=1
+    )
+    assert config.normalize and config.cg_iterations == 25 and config.critic_batch == 128
+    agent, history, _ = trpo.train_trpo(config, seed=0, progress=False)
+    assert float(agent.obs_norm.stats.count) == pytest.approx(256 + config.num_envs, abs=1e-3)
+    assert history.eval_steps == [0, 128, 256]
+    before = agent.obs_norm.stats.mean.clone()
+    rl.evaluate(agent.greedy, "Hopper-v5", 1, seed=5)
+    assert torch.equal(agent.obs_norm.stats.mean, before)

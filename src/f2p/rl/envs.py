@@ -9,6 +9,7 @@ episode (chapter 08, GAE with time limits).
 from __future__ import annotations
 
 import difflib
+import importlib.util
 
 import gymnasium as gym
 import numpy as np
@@ -20,7 +21,17 @@ def check_env_id(env_id: str) -> str:
         close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown environment id {env_id!r}{hint}")
+    if is_mujoco(env_id) and importlib.util.find_spec("mujoco") is None:
+        raise ModuleNotFoundError(
+            f"{env_id} is a MuJoCo task and needs the mujoco package, which the course installs "
+            "as an extra: pip install 'frames-to-policies[mujoco]'"
+        )
     return env_id
+
+
+def is_mujoco(env_id: str) -> bool:
+    """Whether gymnasium's ``env_id`` is one of its MuJoCo tasks (Hopper, Walker2d, ...)."""
+    return str(gym.registry[env_id].entry_point).startswith("gymnasium.envs.mujoco")
 
 
 def make_env(env_id: str, seed: int) -> gym.Env:

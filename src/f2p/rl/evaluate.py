@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -25,17 +26,23 @@ def evaluate(
     evaluate greedily, so that an evaluation measures what the policy has learned rather than its
     exploration noise (the stochastic policy's own returns are its training episodes). The
     environment is its own, seeded with ``seed`` once, so an evaluation never disturbs training.
+    Box actions are clipped to the action space's bounds, as in training.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
     env = make_env(env_id, seed)
+    space = env.action_space
+    bounds = (space.low, space.high) if isinstance(space, gym.spaces.Box) else None
     returns = []
     obs, _ = env.reset(seed=seed)
     for _ in range(episodes):
         total, done = 0.0, False
         while not done:
             action = act(torch.as_tensor(obs, dtype=torch.float32, device=device)[None])[0]
-            obs, reward, terminated, truncated, _ = env.step(action.cpu().numpy())
+            action = action.cpu().numpy()
+            if bounds is not None:
+                action = np.clip(action, *bounds)
+            obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             done = terminated or truncated
         returns.append(total)

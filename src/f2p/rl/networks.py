@@ -17,6 +17,7 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from f2p.rl.envs import check_action_space
+from f2p.rl.normalize import ObservationNormalizer
 
 
 def mlp(
@@ -153,7 +154,9 @@ def policy_for(space: gym.Space, obs_dim: int, hidden: Sequence[int] = (64, 64))
 class ActorCritic(nn.Module):
     """A stochastic policy (``actor``) and a separate critic, both MLPs: the pair A2C, QAC,
     TRPO, VPG and PPO train. ``critic="value"``: a state-value critic V(s); ``"action"``: an
-    action-value critic Q(s, .) over discrete actions (QAC)."""
+    action-value critic Q(s, .) over discrete actions (QAC). Both read observations through
+    ``obs_norm``, running normalisation (:mod:`f2p.rl.normalize`) when ``normalize`` is set and
+    the identity otherwise; its statistics are part of the agent's ``state_dict``."""
 
     def __init__(
         self,
@@ -161,9 +164,11 @@ class ActorCritic(nn.Module):
         action_space: gym.Space,
         hidden: Sequence[int] = (64, 64),
         critic: str = "value",
+        normalize: bool = False,
     ) -> None:
         super().__init__()
         obs_dim = math.prod(observation_space.shape)
+        self.obs_norm = ObservationNormalizer(observation_space.shape, enabled=normalize)
         if critic == "action":
             check_action_space(
                 action_space,
@@ -176,6 +181,11 @@ class ActorCritic(nn.Module):
         else:
             raise ValueError(f'critic must be "value" or "action", got {critic!r}')
         self.actor = policy_for(action_space, obs_dim, hidden)
+
+    def greedy(self, obs: torch.Tensor) -> torch.Tensor:
+        """The deterministic action (argmax or mean) for raw observations: what evaluation runs,
+        with the normalisation statistics frozen."""
+        return self.actor.act(self.obs_norm(obs), deterministic=True)
 
 
 def flatten_parameters(module: nn.Module) -> tuple[nn.Parameter, torch.Tensor]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 from torch.distributions import kl_divergence
@@ -26,6 +25,7 @@ from tqdm.auto import tqdm
 from f2p.rl.envs import make_vec_env
 from f2p.rl.evaluate import EvaluationClock
 from f2p.rl.networks import ActorCritic, flatten_parameters
+from f2p.rl.normalize import RewardScaler
 from f2p.rl.returns import gae
 from f2p.rl.rollout import RunHistory, collect_rollout
 
@@ -172,6 +172,28 @@ ZOO: dict[str, dict] = {
     ),
     "Pendulum-v1": dict(n_steps=1024, gamma=0.9, critic_epochs=15),
 }
+# RL Zoo's MuJoCo settings (hyperparams/trpo.yml, "mujoco-defaults": Ant-v4, Hopper-v4,
+# Walker2d-v4, Swimmer-v4 with gamma 0.9999, HalfCheetah-v4 with target_kl 0.04), applied to the
+# v5 tasks: normalize, n_steps 1024, batch_size 128, gamma 0.99, gae_lambda 0.95,
+# cg_max_steps 25, cg_damping 0.1, n_critic_updates 20, learning_rate 1e-3, 2 environments.
+_MUJOCO = dict(
+    n_steps=1024,
+    critic_batch=128,
+    gamma=0.99,
+    gae_lambda=0.95,
+    cg_iterations=25,
+    damping=0.1,
+    critic_epochs=20,
+    critic_lr=1e-3,
+    normalize=True,
+)
+ZOO |= {
+    "Hopper-v5": _MUJOCO,
+    "Walker2d-v5": _MUJOCO,
+    "Ant-v5": _MUJOCO,
+    "Swimmer-v5": _MUJOCO | dict(gamma=0.9999),
+    "HalfCheetah-v5": _MUJOCO | dict(max_kl=0.04),
+}
 
 
 @dataclass
@@ -218,6 +240,9 @@ class TRPOConfig:
     """PPO's minibatch size"""
     hidden: tuple[int, ...] = (64, 64)
     """hidden layer sizes of policy and value networks"""
+    normalize: bool = False
+    """running observation normalisation and reward scaling (:mod:`f2p.rl.normalize`), RL Zoo's
+    ``normalize: true``; the statistics are saved with the agent and frozen at evaluation"""
     eval_every: int = 10_000
     """environment steps between evaluations (0: none)"""
     eval_episodes: int = 10
@@ -238,7 +263,8 @@ class TRPOConfig:
 
     @classmethod
     def zoo(cls, env_id: str, **overrides) -> TRPOConfig:
-        """RL Zoo's tuned settings for ``env_id`` (CartPole-v1, Pendulum-v1), then ``overrides``.
+        """RL Zoo's tuned settings for ``env_id`` (CartPole-v1, Pendulum-v1 and the MuJoCo tasks
+        of :data:`ZOO`), then ``overrides``.
 
         RL Zoo also turns on generalised state-dependent exploration (gSDE) for Pendulum-v1; we
         keep the plain Gaussian policy of the paper (chapter 10, "Where we differ")."""
@@ -339,9 +365,13 @@ def train_trpo(
     """
     torch.manual_seed(seed)
     envs = make_vec_env(config.env_id, config.num_envs, seed, config.vectorization)
-    agent = ActorCritic(envs.single_observation_space, envs.single_action_space, config.hidden).to(
-        device
-    )
+    agent = ActorCritic(
+        envs.single_observation_space,
+        envs.single_action_space,
+        config.hidden,
+        normalize=config.normalize,
+    ).to(device)
+    reward_scaler = RewardScaler(config.num_envs, config.gamma) if config.normalize else None
     flat_actor, actor_grad = flatten_parameters(agent.actor)
     actor_params = list(agent.actor.parameters())
     policy_opt = torch.optim.Adam([flat_actor], lr=config.policy_lr)
@@ -354,8 +384,8 @@ def train_trpo(
     clock = EvaluationClock(
         config.env_id, config.eval_every, config.eval_episodes, seed, device, history
     )
-    greedy = partial(agent.actor.act, deterministic=True)
     obs, _ = envs.reset(seed=seed)
+    agent.obs_norm.update(obs)
     per_update = config.num_envs * config.n_steps
     updates = -(-config.total_steps // per_update)
     gen = torch.Generator().manual_seed(seed)
@@ -363,10 +393,18 @@ def train_trpo(
         range(updates), desc=f"{config.update.upper()} {config.env_id}", disable=not progress
     )
     for update in bar:
-        if clock.maybe_evaluate(update * per_update, greedy):
+        if clock.maybe_evaluate(update * per_update, agent.greedy):
             bar.set_postfix(eval=f"{history.eval_returns[-1]:.0f}")
         b = collect_rollout(
-            envs, agent.actor, obs, config.n_steps, device, history, update * per_update
+            envs,
+            agent.actor,
+            obs,
+            config.n_steps,
+            device,
+            history,
+            update * per_update,
+            agent.obs_norm if config.normalize else None,
+            reward_scaler,
         )
         obs = b.pop("last_obs")
         tick = time.perf_counter()
@@ -397,7 +435,7 @@ def train_trpo(
                 loss.backward()
                 critic_opt.step()
         timers["network"] += time.perf_counter() - tick
-    total = clock.finish(updates * per_update, greedy)
+    total = clock.finish(updates * per_update, agent.greedy)
     timers["rest"] = total - timers["env"] - timers["network"]
     envs.close()
     return agent, history, results
