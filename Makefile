@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[book,dev,bench,scale,teach]'  # bench, scale, teach: SB3, TRL and otter tests run too
+	$(BIN)/pip install --quiet -e '.[book,dev,bench,scale,teach,mujoco]'  # bench, scale, teach, mujoco: SB3, TRL, otter and MuJoCo tests run too
 	touch $@
 
 # MathJax, require.js and the ipywidgets HTML manager, served by the site itself (no CDN)
