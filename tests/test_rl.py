@@ -477,3 +477,71 @@ def test_trpo_normalises_on_mujoco_and_evaluation_leaves_the_statistics_frozen()
     before = agent.obs_norm.stats.mean.clone()
     rl.evaluate(agent.greedy, "Hopper-v5", 1, seed=5)
     assert torch.equal(agent.obs_norm.stats.mean, before)
+
+
+def _egl_missing() -> str | None:
+    """Why MuJoCo cannot render off-screen here, or None when it can."""
+    try:
+        from mujoco.egl import GLContext
+
+        GLContext(8, 8).free()
+    except Exception as error:  # no EGL library or no device: the reason goes into the skip
+        return f"MuJoCo's EGL backend is unavailable here ({type(error).__name__}: {error})"
+    return None
+
+
+def test_policy_frames_render_a_moving_hopper():
+    from f2p.rl.render import frame_strip, policy_frames
+
+    reason = _egl_missing()
+    if reason:
+        pytest.skip(reason)
+    rng = np.random.default_rng(0)
+
+    def act(obs):
+        return torch.as_tensor(rng.uniform(-1, 1, size=(len(obs), 3)), dtype=torch.float32)
+
+    frames = policy_frames("Hopper-v5", act, steps=40, every=10, size=(64, 48))
+    assert frames.shape[1:] == (48, 64, 3) and frames.dtype == np.uint8
+    assert 2 <= len(frames) <= 5
+    assert frames[0].std() > 10  # not a blank image
+    assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 0.5  # it moved
+    fig = frame_strip(frames, "random actions", columns=5, dt=0.08)
+    assert fig.get_size_inches()[0] <= 6.7
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_on_hopper_a_time_limit_bootstraps_from_the_final_state_and_a_fall_does_not():
+    """Hopper-v5 with a 25-step limit: standing still (zero torques) is cut by the limit at step
+    25, a fixed push falls (terminates) at step 10. One-step advantages (GAE with lambda = 0)
+    must be r + gamma V(final state) - V(s) at the cut, with the final state the one a single,
+    never-reset environment reaches, and r - V(s) at the fall."""
+    from f2p.rl.rollout import RunHistory, collect_rollout
+
+    class Scripted:
+        def act(self, obs):
+            return torch.tensor([[0.0, 0.0, 0.0], [1.0, -1.0, 1.0]])
+
+    envs = rl.make_vec_env("Hopper-v5", 2, 0, max_episode_steps=25)
+    obs, _ = envs.reset(seed=0)
+    b = collect_rollout(envs, Scripted(), obs, 30, "cpu", RunHistory(), 0)
+    envs.close()
+    cut, fall = (24, 0), (9, 1)
+    assert b["ended"][cut] and not b["terminated"][cut]
+    assert b["terminated"][fall]
+    single = gym.make("Hopper-v5", max_episode_steps=25)
+    single.reset(seed=0)
+    for _ in range(25):
+        final, *_ = single.step(np.zeros(3))
+    single.close()
+    torch.testing.assert_close(b["next_obs"][cut], torch.as_tensor(final, dtype=torch.float32))
+    assert not torch.allclose(b["next_obs"][cut], b["obs"][cut[0] + 1, 0])  # not the reset state
+    w = torch.linspace(-1, 1, 11)
+    values, next_values = b["obs"] @ w, b["next_obs"] @ w
+    gamma = 0.99
+    adv = rl.gae(b["rewards"], values, next_values, b["terminated"], b["ended"], gamma, 0.0)
+    expected_cut = b["rewards"][cut] + gamma * next_values[cut] - values[cut]
+    torch.testing.assert_close(adv[cut], expected_cut)
+    torch.testing.assert_close(adv[fall], b["rewards"][fall] - values[fall])

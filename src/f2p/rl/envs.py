@@ -46,10 +46,15 @@ VECTORIZATIONS = ("sync", "async")
 
 
 def make_vec_env(
-    env_id: str, num_envs: int, seed: int, vectorization: str = "sync"
+    env_id: str,
+    num_envs: int,
+    seed: int,
+    vectorization: str = "sync",
+    max_episode_steps: int | None = None,
 ) -> gym.vector.VectorEnv:
     """``num_envs`` copies, same-step autoreset, episode statistics recorded: stepped in turn
     in this process (``sync``), or each in its own process, stepped at once (``async``).
+    ``max_episode_steps`` replaces the task's time limit (None: the registered one).
 
     Sub-environment i is seeded with ``seed + i``. ``sync`` is the default because it was faster
     for every environment of the course, measured by ``benchmarks/ch08_vector_envs.py`` (a
@@ -65,6 +70,7 @@ def make_vec_env(
         vectorization_mode=vectorization,
         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
         disable_env_checker=True,  # the checker's per-step wrapper only costs time here
+        **({} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}),
     )
     envs = gym.wrappers.vector.RecordEpisodeStatistics(envs)
     envs.reset(seed=seed)
