@@ -19,7 +19,7 @@ from f2p.generative.made import MADE, made_masks
 from f2p.generative.nade import NADE
 from f2p.generative.pixelcnn import PixelCNN, causal_mask
 from f2p.generative.probe import pixelcnn_field, receptive_field
-from f2p.generative.train import FitConfig, History, fit, nll, nll_per_image
+from f2p.generative.train import FitConfig, NLLHistory, fit, nll, nll_per_image
 
 __all__ = [
     "FVSBN",
@@ -29,7 +29,7 @@ __all__ = [
     "Autoregressive",
     "BinaryImages",
     "FitConfig",
-    "History",
+    "NLLHistory",
     "binarize_digits",
     "causal_mask",
     "dynamic_binarize",

@@ -49,7 +49,7 @@ class FitConfig:
 
 
 @dataclass
-class History:
+class NLLHistory:
     """Per-epoch training and validation NLL (nats per image) and the epoch that was kept."""
 
     train_nll: list[float] = field(default_factory=list)
@@ -85,7 +85,7 @@ def fit(
     seed: int = 0,
     train_grey: torch.Tensor | None = None,
     progress: bool = True,
-) -> History:
+) -> NLLHistory:
     """Train ``model`` by maximum likelihood (Adam), keeping the state with the best validation NLL.
 
     With ``train_grey`` (grey levels in [0, 1]) the training images are binarised anew each epoch
@@ -101,7 +101,7 @@ def fit(
     )
     gen = torch.Generator().manual_seed(seed)  # the same draws in every process
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    history, best_state, best = History(), None, float("inf")
+    history, best_state, best = NLLHistory(), None, float("inf")
     start = time.perf_counter()
     bar = trange(
         config.epochs, desc=type(model).__name__, disable=not progress or not here.main, leave=False
