@@ -245,7 +245,9 @@ class TDN(TSN):
     around every frame (average-pooled to half resolution, a 3x3 convolution, upsampled) into a
     lateral input added to that frame's stem features; the long-term module
     (:class:`f2p.video.motion.LongTermDifference`) sits in the residual branch of the last two
-    blocks. Average consensus."""
+    blocks. Average consensus. Unlike the authors' ``BottleneckShift``, no learnable temporal
+    convolution (their ``ShiftModule``, a trained channel-wise Conv1d started as TSM's shift)
+    follows the long-term module."""
 
     def __init__(
         self,

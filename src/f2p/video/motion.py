@@ -207,7 +207,11 @@ class LongTermDifference(nn.Module):
     two-scale convolution (full resolution + half resolution, upsampled) and a 1x1 expansion;
     A = ((sigmoid(M(D+)) - 1/2) + (sigmoid(M(D-)) - 1/2)) / 2 in (-1/2, 1/2); output X + X * A,
     so a channel can be damped as well as amplified. The centred sigmoids are the authors' code
-    (TDN's ``mSEModule.forward``: ``sigmoid(y) - 0.5`` for each direction, averaged)."""
+    (TDN's ``mSEModule.forward``: ``sigmoid(y) - 0.5`` for each direction, averaged). Departures
+    from ``mSEModule``: its reduction is 16, and its multi-scale sum is 1/3 each of the difference
+    itself, conv3x3+BN at full and conv3x3+BN at half resolution, then conv1x1 (no bias) and BN;
+    ours sums the two convolutions only, without BN or the identity term, and its expansion has
+    a bias."""
 
     def __init__(self, channels: int, frames: int, reduction: int = 4) -> None:
         super().__init__()
