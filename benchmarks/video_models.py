@@ -33,7 +33,7 @@ CHAPTERS = {  # models, label sets, training clips, epochs
     "03": (
         # "3D" is the non-local model's network without its block: the control for it
         ["TSN", "TSM", "TSM, in-place", "TSM, online", "TRN", "ECO-style", "non-local", "3D"],
-        ["appearance", "temporal"],
+        ["appearance", "temporal", "hard"],
         1000,
         8,
     ),
@@ -113,6 +113,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=24)
     parser.add_argument("--widths", type=int, nargs=3, default=[8, 16, 16])
     parser.add_argument("--out", type=Path, help="default: results/chNN_video_models.json")
+    parser.add_argument("--models", nargs="+", help="only these of the chapter's models")
+    parser.add_argument(
+        "--label-sets", nargs="+", choices=data.ALL_LABEL_SETS, help="default: the chapter's"
+    )
     parser.add_argument("--timing-batch", type=int, default=64, help="clips per timed step")
     parser.add_argument("--timing-repeats", type=int, default=9, help="timed steps per median")
     parser.add_argument(
@@ -125,6 +129,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     names, label_sets, n_train, epochs = CHAPTERS[args.chapter]
+    if args.models:
+        if set(args.models) - set(names):
+            raise SystemExit(f"--models: unknown {sorted(set(args.models) - set(names))}")
+        names = [name for name in names if name in args.models]
+    label_sets = args.label_sets or label_sets
     n_train, epochs = args.train or n_train, args.epochs or epochs
     out = args.out or RESULTS / f"ch{args.chapter}_video_models.json"
     kept = previous_accuracies(out, names, args.retrain)
@@ -193,6 +202,7 @@ def main() -> None:
         f"video models on generated clips, {len(args.seeds)} seeds, "
         f"{n_train} training clips, {epochs} epochs, {args.size} px, widths "
         f"{'/'.join(map(str, widths))}, {args.test} test clips"
+        + (f", {'/'.join(label_sets)} set" if args.label_sets else "")
         + (
             "; accuracy "
             + (f"of {', '.join(args.retrain)} from this run, of the others " * bool(args.retrain))
