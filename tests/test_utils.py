@@ -111,6 +111,21 @@ def test_timer_measures_and_guards():
         utils.Timer().stop()
 
 
+def test_timer_waits_for_cuda_only_when_cuda_is_in_use(monkeypatch):
+    """GPU kernels run asynchronously: the timer synchronises at start and stop when CUDA is
+    initialised, and never touches CUDA otherwise."""
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: calls.append("sync"))
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    with utils.Timer():
+        pass
+    assert calls == []
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert len(utils.warm_timings(lambda: None, repeats=2, warmup=0)) == 2
+    assert calls == ["sync"] * 4
+
+
 def test_plot_style_has_white_background():
     import matplotlib as mpl
     import matplotlib.pyplot as plt
