@@ -50,15 +50,15 @@ REPORTED: dict[str, dict[str, Reported]] = {
         "TAM": Reported(
             46.5,
             _STH_V1,
-            "TANet ResNet-50, 8 frames, ImageNet-pretrained; 47.3 with another test protocol",
+            "TANet ResNet-50, 8 frames, ImageNet-pretrained (the authors' README: 8×1×1)",
             "TANet paper",
         ),  # fmt: skip
         "TDN": Reported(52.3, _STH_V1, "ResNet-50, 8 frames, ImageNet-pretrained", "TDN paper"),
         "3D": Reported(
             41.6,
             _STH_V1,
-            "I3D ResNet-50, 32 frames x 2 clips, ImageNet + Kinetics-pretrained, as TSM "
-            "tabulates it",
+            "I3D ResNet-50, 32 frames x 2 clips, ImageNet + Kinetics-pretrained; measured by "
+            "Wang and Gupta (ECCV 2018), as TSM tabulates it",
             _TSM_TABLE,
         ),
     },
