@@ -129,8 +129,11 @@ def main() -> None:
                 for label in ("per-frame mAP", "mcAP") + experiment.ADMISSION_MEASURES
             )
         ]
-        f2p.results.write_benchmark(
-            args.out, "06", json.loads(args.out.read_text())["benchmark"],
+        previous = json.loads(args.out.read_text())
+        f2p.results.write_benchmark(  # the description says which rows come from a later run
+            args.out, "06",
+            f"{previous['benchmark']}; {', '.join(args.only)} re-run alone with --only "
+            f"(the other rows recorded {previous['recorded']})",
             "ch06_online_detection.py", kept + rows,
         )  # fmt: skip
         return
