@@ -98,11 +98,13 @@ def test_every_f2p_variable_is_in_the_how_to_use_table():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     read |= {f"F2P_{key.upper()}" for key in config["launch_buttons"]}
     read -= NOT_VARIABLES
-    rows = [
-        line.split("|")[1]
-        for line in (ROOT / "book" / "how_to_use.md").read_text().splitlines()
-        if line.startswith("| `F2P_")
-    ]
+    page = (ROOT / "book" / "how_to_use.md").read_text()
+    rows = [line.split("|")[1] for line in page.splitlines() if line.startswith("| `F2P_")]
     documented = {m for row in rows for m in ENV_VARIABLE.findall(row)}
     assert read <= documented, f"read but not in how_to_use.md's table: {sorted(read - documented)}"
     assert documented <= read, f"in the table but read nowhere: {sorted(documented - read)}"
+    # the one default the table states as a number is the tooling's (f2p_tools/settings.py)
+    from f2p_tools.settings import FAST_CELL_TIMEOUT_S
+
+    (limit,) = [line for line in page.splitlines() if line.startswith("| `F2P_CELL_TIMEOUT`")]
+    assert limit.split("|")[3].strip().startswith(f"{FAST_CELL_TIMEOUT_S} "), limit
