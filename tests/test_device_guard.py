@@ -94,7 +94,7 @@ def detection_trainer(device: str) -> None:
     for model in [
         models.ChunkClassifier(d, k),
         models.RNNDetector(d, k, 8, kind="lstm"),
-        models.TRN(d, k, 8, future=3),
+        models.TemporalRecurrentNet(d, k, 8, future=3),
         models.IDN(d, k, 8, 8),
         models.OadTR(d, k, t, d_model=16, heads=2, future=3),
     ]:

@@ -16,7 +16,7 @@ def all_models() -> dict[str, torch.nn.Module]:
         "chunk": models.ChunkClassifier(D, K),
         "gru": models.RNNDetector(D, K, 8),
         "lstm": models.RNNDetector(D, K, 8, kind="lstm"),
-        "trn": models.TRN(D, K, 8, future=3),
+        "trn": models.TemporalRecurrentNet(D, K, 8, future=3),
         "idn": models.IDN(D, K, 8, 8),
         "oadtr": models.OadTR(D, K, T, d_model=16, heads=2, future=3),
         "oadtr-no-token": models.OadTR(D, K, T, d_model=16, heads=2, future=3, task_token=False),
@@ -121,7 +121,10 @@ def test_recurrent_step_scores_and_trn_anticipation_use_only_the_past():
     x = torch.randn(3, 6, D)
     later = x.clone()
     later[:, 4:] += 5  # steps 4 and 5 change
-    gru, trn = models.RNNDetector(D, K, 8).eval(), models.TRN(D, K, 8, future=2).eval()
+    gru, trn = (
+        models.RNNDetector(D, K, 8).eval(),
+        models.TemporalRecurrentNet(D, K, 8, future=2).eval(),
+    )
     torch.testing.assert_close(gru.step_scores(later)[:, :4], gru.step_scores(x)[:, :4])
     for before, after in zip(trn.run(x), trn.run(later), strict=True):
         torch.testing.assert_close(after[:, :4], before[:, :4])
@@ -270,7 +273,7 @@ def test_trn_feeds_back_the_mean_embedding_of_the_decoder_states():
     """TRN.pytorch: future context = mean_i ReLU(F d_i) over the decoder's hidden states d_i (not
     an embedding of the anticipated scores, which only feed the next decoder step)."""
     torch.manual_seed(0)
-    trn = models.TRN(D, K, 8, future=3).eval()
+    trn = models.TemporalRecurrentNet(D, K, 8, future=3).eval()
     x = torch.randn(2, 2, D)
     with torch.no_grad():
         present, _ = trn.run(x)
@@ -292,7 +295,7 @@ def test_streaming_one_chunk_at_a_time_equals_the_window_from_the_start(name):
     model = {
         "gru": models.RNNDetector(D, K, 8),
         "lstm": models.RNNDetector(D, K, 8, kind="lstm"),
-        "trn": models.TRN(D, K, 8, future=2),
+        "trn": models.TemporalRecurrentNet(D, K, 8, future=2),
     }[name].eval()
     x = torch.randn(3, 5, D)
     state = None
@@ -340,7 +343,7 @@ def test_current_label_only_supervises_the_last_step_alone(name):
     make = {
         "gru": lambda every: models.RNNDetector(D, K, 8, every_step=every),
         "lstm": lambda every: models.RNNDetector(D, K, 8, kind="lstm", every_step=every),
-        "trn": lambda every: models.TRN(D, K, 8, future=future, every_step=every),
+        "trn": lambda every: models.TemporalRecurrentNet(D, K, 8, future=future, every_step=every),
     }[name]
     torch.manual_seed(0)
     every, current = make(True), make(False)

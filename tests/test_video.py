@@ -122,7 +122,7 @@ def test_tsm_has_the_parameters_and_flops_of_tsn():
 
 
 def test_trn_relations_use_ordered_tuples():
-    trn = models.TRN(10, frames=6, tuples_per_scale=4)
+    trn = models.TemporalRelationNet(10, frames=6, tuples_per_scale=4)
     for scale, tuples in zip(range(2, 7), trn.tuples, strict=True):
         assert tuples.shape[1] == scale and len(tuples) <= 4
         assert (tuples[:, 1:] > tuples[:, :-1]).all()

@@ -46,7 +46,7 @@ def build(name: str, dim: int, budget: Budget) -> nn.Module:
         "chunk only": lambda: models.ChunkClassifier(dim, k),
         "GRU": lambda: models.RNNDetector(dim, k, kind="gru", every_step=every_step),
         "LSTM": lambda: models.RNNDetector(dim, k, kind="lstm", every_step=every_step),
-        "TRN": lambda: models.TRN(dim, k, future=future, every_step=every_step),
+        "TRN": lambda: models.TemporalRecurrentNet(dim, k, future=future, every_step=every_step),
         "IDN": lambda: models.IDN(dim, k),
         "OadTR": lambda: models.OadTR(dim, k, window, future=future),
         "OadTR w/o task token": lambda: models.OadTR(

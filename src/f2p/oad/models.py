@@ -9,9 +9,9 @@ class 0 being background. ``loss(x, y, lengths)`` is the training loss of the mo
 - :class:`ChunkClassifier`: the current chunk alone (no temporal context), a floor.
 - :class:`RNNDetector`: GRU or LSTM over the window, a label per step (or, to match the
   supervision of IDN and OadTR, the current chunk's label only: ``every_step=False``).
-- :class:`TRN`: Temporal Recurrent Network (Xu et al., ICCV 2019): at every step a decoder
-  anticipates the next actions and the spatiotemporal accumulator (STA) fuses their embedding
-  with the next input.
+- :class:`TemporalRecurrentNet`: the Temporal Recurrent Network, TRN (Xu et al., ICCV 2019): at
+  every step a decoder anticipates the next actions and the spatiotemporal accumulator (STA)
+  fuses their embedding with the next input (not chapter 03's relation network).
 - :class:`IDN`: Information Discrimination Network (Eun et al., CVPR 2020): :class:`IDUCell`, a
   gated unit whose reset gate compares the past state, and whose update gate compares the input,
   with the current chunk, after an early embedding trained with classification and contrastive
@@ -132,7 +132,7 @@ class RNNDetector(nn.Module):
         )
 
 
-class TRN(nn.Module):
+class TemporalRecurrentNet(nn.Module):
     """Temporal Recurrent Network. At step t, with STA state (h, c) and the future context
     ``f_{t-1}`` from the previous step's decoder,
 

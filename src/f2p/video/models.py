@@ -5,8 +5,8 @@ module (chapters 01-03).
   frame, a segmental consensus (average, max or learned weights) combines the scores.
 - :class:`TSM`: Temporal Shift Module (Lin et al., 2019): the same network with a fraction of the
   channels shifted along time inside each residual branch (zero extra parameters and FLOPs).
-- :class:`TRN`: Temporal Relation Network (Zhou et al., 2018): MLPs over ordered tuples of frame
-  features, summed over scales.
+- :class:`TemporalRelationNet`: the Temporal Relation Network, TRN (Zhou et al., 2018): MLPs
+  over ordered tuples of frame features, summed over scales (not chapter 06's recurrent TRN).
 - :class:`ECO`: ECO-style (Zolfaghari et al., 2018): 2D feature maps per frame stacked along time
   and classified by a small 3D convolutional head.
 - :class:`NonLocal`: non-local I3D (Wang et al., 2018) at our scale: a non-local block over all
@@ -284,7 +284,7 @@ def ordered_tuples(frames: int, scale: int, limit: int, gen: torch.Generator) ->
     return torch.tensor(tuples)
 
 
-class TRN(nn.Module):
+class TemporalRelationNet(nn.Module):
     """Multi-scale temporal relations: T(V) = sum_d sum_{ordered d-tuples} h_d(g_d([f_i1..f_id]))
     (g summed over the tuples of a scale before h, as in the paper)."""
 

@@ -40,7 +40,7 @@ ZOO: dict[str, Recipe] = {
     "TSM": Recipe(lambda k, w, f: models.TSM(k, frames=f, widths=w)),
     "TSM, online": Recipe(lambda k, w, f: models.TSM(k, frames=f, online=True, widths=w)),
     "TSM, in-place": Recipe(lambda k, w, f: models.TSM(k, frames=f, widths=w, in_place=True)),
-    "TRN": Recipe(lambda k, w, f: models.TRN(k, frames=f, widths=w)),
+    "TRN": Recipe(lambda k, w, f: models.TemporalRelationNet(k, frames=f, widths=w)),
     "ECO-style": Recipe(lambda k, w, f: models.ECO(k, widths=w)),
     "non-local": Recipe(lambda k, w, f: models.NonLocal(k, widths=w)),
     "STM": Recipe(lambda k, w, f: models.TemporalNet(k, "STM", frames=f, widths=w)),
