@@ -51,6 +51,7 @@ book: $(STAMP) $(ASSETS)
 
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check src tests book benchmarks
+	$(BIN)/ruff format --check src tests book benchmarks
 	# one thread per process, child processes included: the two workers share two cores
 	F2P_PROFILE=fast OMP_NUM_THREADS=1 $(BIN)/pytest -n $(JOBS) --dist worksteal -m "not site" --durations=10
 	F2P_PROFILE=fast $(BIN)/jupyter-book build . -W --keep-going
