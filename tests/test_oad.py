@@ -472,3 +472,42 @@ def test_final_weights_are_the_unrolled_gru_weights():
     a = experiment.final_weights(z)
     torch.testing.assert_close((a * n).sum(1), h[:, -1])
     torch.testing.assert_close(a.sum(1) + z.prod(1), torch.ones(3, 8))
+
+
+def test_contrastive_checker_rejects_plausible_wrong_answers_by_a_clear_amount():
+    """The chapter's contrastive checker passes the reference and rejects the per-window mean,
+    the squared margin max(0, m^2 - d^2), and leaving the current chunk out of the mean; its
+    inputs put pairs inside the margin, so the squared-margin variant misses by more than 1e-2
+    on every draw (it used to miss by 4e-4 on some)."""
+    from f2p import checks
+
+    def term(e, labels, margin, margin_term=None, per_window=False, skip_current=False):
+        d = (e - e[:, -1:]).norm(dim=-1)
+        far = torch.relu(margin - d) ** 2 if margin_term is None else margin_term(d, margin)
+        pair = torch.where(labels == labels[:, -1:], d**2, far)
+        valid = labels != -100
+        if skip_current:
+            valid = valid.clone()
+            valid[:, -1] = False
+        if per_window:
+            return ((pair * valid).sum(1) / valid.sum(1).clamp(min=1)).mean()
+        return (pair * valid).sum() / valid.sum()
+
+    def squared(d, m):
+        return torch.relu(m**2 - d**2)
+
+    checks.contrastive(term)
+    wrong = {
+        "per-window mean": lambda e, y, m: term(e, y, m, per_window=True),
+        "squared margin": lambda e, y, m: term(e, y, m, margin_term=squared),
+        "current chunk left out": lambda e, y, m: term(e, y, m, skip_current=True),
+    }
+    for candidate in wrong.values():
+        with pytest.raises(checks.CheckFailed):
+            checks.contrastive(candidate)
+    gen = torch.Generator().manual_seed(0)
+    gaps = []
+    for _ in range(15):
+        e, y, m = checks._contrastive_inputs(gen)
+        gaps.append(float(term(e, y, m) - term(e, y, m, margin_term=squared)))
+    assert min(abs(g) for g in gaps) > 1e-2, gaps  # on every draw, not on one

@@ -569,8 +569,15 @@ def _contrastive_inputs(gen: torch.Generator) -> tuple:
     n, t, d = (int(v) for v in torch.randint(1, 6, (3,), generator=gen))
     labels = torch.randint(0, 3, (n, t + 1), generator=gen)
     labels[:, :-1][torch.rand(n, t, generator=gen) < 0.2] = -100  # the current chunk is labelled
-    e = torch.randn(n, t + 1, d, generator=gen, dtype=torch.float64) * 0.6
-    return e, labels, float(0.5 + torch.rand(1, generator=gen))
+    margin = float(0.5 + torch.rand(1, generator=gen))
+    # every chunk at a distance from the current one drawn uniformly in [0, 2m]: about half of
+    # the different-label pairs fall inside the margin, where (m - d)^2 and m^2 - d^2 differ
+    # by 2d(m - d), so a squared-margin variant is off by a clear amount, not by 1e-3
+    e0 = torch.randn(n, 1, d, generator=gen, dtype=torch.float64)
+    direction = torch.randn(n, t, d, generator=gen, dtype=torch.float64)
+    radius = 2 * margin * torch.rand(n, t, 1, generator=gen, dtype=torch.float64)
+    e = torch.cat([e0 + radius * direction / direction.norm(dim=-1, keepdim=True), e0], 1)
+    return e, labels, margin
 
 
 def reference_made_mask(degrees_in: torch.Tensor, degrees_out: torch.Tensor, output: bool):
