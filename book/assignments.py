@@ -183,7 +183,7 @@ GRADED: dict[str, list[Graded]] = {
             checks._nonlocal_inputs,
             checks.reference_nonlocal,
             ("f2p.checks.reference_nonlocal",),
-            "theta @ phi^T gives the (N, L, M) affinities; softmax over M, then multiply by g",
+            "theta @ phi^T gives the (N, n_q, n_k) affinities; softmax over n_k, then times g",
         ),
     ],
     "04_motion_features": [

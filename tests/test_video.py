@@ -107,6 +107,27 @@ def test_average_consensus_is_invariant_to_frame_order_and_tsm_is_not():
         assert not torch.allclose(tsm(clips), tsm(reversed_clips))
 
 
+@pytest.mark.parametrize("online", [False, True])
+def test_tsm_receptive_field_is_clipped_at_the_ends_and_one_sided_online(online):
+    """Chapter 03's first exercise: after L shifted blocks frame t is reached from frames
+    max(0, t - L) .. min(T - 1, t + L) offline and max(0, t - L) .. t online. The answers the
+    exercise must reject (2L + 1 frames regardless of the ends, both directions online) differ
+    from the measurement at t = 0, t = T - 1 or in the online case."""
+    torch.manual_seed(0)
+    m = models.TSM(10, frames=8, online=online, widths=(16, 32, 32)).double().eval()
+    blocks = len(m.backbone.blocks)
+    for t in range(8):
+        x = torch.rand(1, 8, 3, 16, 16, dtype=torch.float64, requires_grad=True)
+        m.backbone(x.flatten(0, 1))[t].sum().backward()
+        reach = (x.grad[0].abs().amax(dim=(1, 2, 3)) > 0).nonzero().flatten().tolist()
+        stop = t if online else min(7, t + blocks)
+        assert reach == list(range(max(0, t - blocks), stop + 1)), (t, reach)
+        if t in (0, 7):  # at the ends the unclipped 2L + 1 frames are wrong
+            assert reach != list(range(t - blocks, t + blocks + 1))
+        if online and t < 7:  # online, the two-sided reach is wrong
+            assert reach != list(range(max(0, t - blocks), min(7, t + blocks) + 1))
+
+
 def test_tsm_has_the_parameters_and_flops_of_tsn():
     from torch.utils.flop_counter import FlopCounterMode
 

@@ -34,7 +34,7 @@ REPORTED: dict[str, dict[str, Reported]] = {
         "TSN": Reported(19.7, _STH_V1, "TSN, ResNet-50, 8 frames", _TSM_TABLE),
         "TRN": Reported(34.4, _STH_V1, "TRN-Multiscale, BN-Inception, 8 frames", _TSM_TABLE),
         "ECO-style": Reported(
-            39.6, _STH_V1, "ECO, 8 frames (ECO-En Lite: 46.4 with 92)", _TSM_TABLE
+            39.6, _STH_V1, "ECO, 8 frames (ECO-En Lite: 46.4 with 92 frames)", _TSM_TABLE
         ),
         "non-local": Reported(
             44.4,

@@ -285,8 +285,8 @@ def ordered_tuples(frames: int, scale: int, limit: int, gen: torch.Generator) ->
 
 
 class TemporalRelationNet(nn.Module):
-    """Multi-scale temporal relations: T(V) = sum_d sum_{ordered d-tuples} h_d(g_d([f_i1..f_id]))
-    (g summed over the tuples of a scale before h, as in the paper)."""
+    """Multi-scale temporal relations: T(V) = sum_d h_d(sum_{ordered d-tuples} g_d([f_i1..f_id]))
+    (g summed over the tuples of a scale before h, as in the paper's formula)."""
 
     def __init__(
         self,
@@ -354,8 +354,10 @@ class NonLocalBlock(nn.Module):
     (``NONLOCAL.USE_SCALE``), and W_z followed by a BatchNorm whose scale gamma starts at 0
     (``USE_BN``, ``BN_INIT_GAMMA = 0``), so the block starts as the identity; the four 1x1x1
     convolutions start from N(0, 0.01^2) weights and zero biases (``CONV_INIT_STD``). The paper's
-    equation has neither the scale nor the BN. x^ is x max-pooled 2x2 in space, *then* fed to phi
-    and g: the paper's subsampling trick (section 3.3), in the code's order
+    equation has neither the scale nor the BN; its implementation details add the BN after W_z
+    with its scale initialised to zero, so only the 1/sqrt(d) scale is the code's alone. x^ is x
+    max-pooled 2x2 in space, *then* fed to phi and g: the paper's subsampling trick (section
+    3.3), in the code's order
     (``spacetime_nonlocal`` max-pools its input blob and applies the phi and g convolutions to
     the pooled blob), which divides the pairwise cost by 4 and keeps every query position.
     Max-pooling does not commute with a 1x1x1 convolution, so the order changes the result.
@@ -386,7 +388,8 @@ class NonLocalBlock(nn.Module):
 class NonLocal(nn.Module):
     """Non-local I3D at our scale: the 3D residual network of chapter 05
     (:class:`f2p.video.spatiotemporal.Net3D`) with a non-local block after its second residual
-    block, as the paper inserts its blocks inside I3D's res3/res4 stages. The attention itself is
+    block, as the paper inserts its blocks inside I3D's res3/res4 stages (its ablations also put
+    them in C2D, a 2D ResNet-50 applied frame by frame). The attention itself is
     blind to frame order; the 3D convolutions before and after it are not, and supply the
     temporal position the block can use."""
 
