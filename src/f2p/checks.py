@@ -503,9 +503,52 @@ def _hs_kappa_inputs(gen: torch.Generator) -> tuple:
     return (*fields, alpha, float(1.5 + 3 * torch.rand(1, generator=gen)))
 
 
+def _solver_alpha_inputs(gen: torch.Generator) -> tuple[float, float]:
+    return float(0.02 + torch.rand(1, generator=gen)), float(1.5 + 3 * torch.rand(1, generator=gen))
+
+
+def solver_alpha(candidate: Callable[[float, float], float]) -> None:
+    """Chapter 01's third exercise: the ``alpha`` to give ``flow.horn_schunck`` (whose update has
+    alpha^2 where the kappa-kept update has kappa alpha^2) for an energy's ``alpha`` and a
+    Laplacian constant ``kappa``: sqrt(kappa) alpha, on 10 drawn pairs."""
+    check_function(
+        candidate,
+        lambda alpha, kappa: float(kappa**0.5 * alpha),
+        _solver_alpha_inputs,
+        name="solver_alpha",
+        trials=10,
+    )
+
+
+def fusion_disagreement(spatial: torch.Tensor, temporal: torch.Tensor, classes: int) -> None:
+    """Chapter 01's fusion exercise: one clip's logits from each stream, ``(C,)`` or ``(1, C)``,
+    on which the average of logits and the average of softmax probabilities pick different
+    classes, each by a margin of at least 1e-3 (no ties), and ``classes``: the fewest classes
+    for which such a pair exists."""
+    s, t = (torch.as_tensor(x, dtype=torch.float64).reshape(-1) for x in (spatial, temporal))
+    if s.shape != t.shape or len(s) < 2:
+        raise CheckFailed(f"need two logit vectors of one length >= 2, got {s.shape}, {t.shape}")
+    for rule, fused in (
+        ("average of logits", (s + t) / 2),
+        ("average of probabilities", (s.softmax(0) + t.softmax(0)) / 2),
+    ):
+        top2 = fused.topk(2).values
+        if top2[0] - top2[1] < 1e-3:
+            raise CheckFailed(f"the {rule} ties (its top two differ by {top2[0] - top2[1]:.2g})")
+    by_logits, by_probs = int((s + t).argmax()), int((s.softmax(0) + t.softmax(0)).argmax())
+    if by_logits == by_probs:
+        raise CheckFailed(f"both rules pick class {by_logits}: no disagreement")
+    if classes != 3:
+        raise CheckFailed(f"fewest classes: {classes} is wrong (this pair has {len(s)})")
+    print(
+        f"PASS fusion_disagreement: logits pick {by_logits}, probabilities {by_probs}; "
+        "3 classes is the fewest."
+    )
+
+
 def reference_weighted_consensus(scores: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """TSN's weighted consensus (chapter 02): sum_k softmax(w)_k F_k over the K snippets'
-    class scores (N, K, C) -> (N, C)."""
+    """TSN's weighted consensus (chapter 02): sum_k softmax(w)_k s_k over the K snippets'
+    class scores s_k, (N, K, C) -> (N, C)."""
     return (torch.softmax(weights, 0)[None, :, None] * scores).sum(1)
 
 
