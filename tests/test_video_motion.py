@@ -125,6 +125,9 @@ def test_temporal_uniformity_of_known_kernels():
         torch.randn(64, 64, 3, 3, 3, generator=torch.Generator().manual_seed(0))
     )
     assert abs(random.mean().item() - 1 / 3) < 0.02
+    # the mean is 1/3 but the mode is 0: u of a random direction in R^3 is Beta(1/2, 1) (ch. 05)
+    counts = torch.histc(random, bins=10, min=0, max=1)
+    assert counts.argmax() == 0 and counts[0] > 2 * counts[-1]
 
 
 def test_temporal_spectrum_separates_average_difference_and_centre_tap():
@@ -354,6 +357,8 @@ def test_tam_on_a_still_clip_is_the_reweighted_input_only_away_from_the_ends():
     inner = importance[..., 1:-1]
     torch.testing.assert_close(inner, inner[..., :1].expand_as(inner))
     assert (importance[..., 0] - importance[..., 1]).abs().max() > 1e-3
+    # frame 1 is inner for kappa, but its left tap reads frame 0, whose L differs (chapter 05)
+    assert gap[1] > 1e-4
 
 
 def test_time_padding_zeros_changes_only_the_end_frames_and_keeps_the_weights():
