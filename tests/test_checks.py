@@ -335,6 +335,32 @@ def test_hs_update_kappa_rejects_plausible_wrong_placements_of_kappa(capsys):
             checks.hs_update_kappa(candidate)
 
 
+def test_chapter01_solver_alpha_and_fusion_disagreement_reject_plausible_wrong_answers(capsys):
+    """Chapter 01: the solver's alpha is sqrt(kappa) alpha (not kappa alpha, alpha / sqrt(kappa),
+    kappa alpha^2 or alpha itself); a fusion counterexample must disagree, without ties, and
+    name 3 as the fewest classes."""
+    checks.solver_alpha(lambda a, k: a * k**0.5)
+    spatial, temporal = torch.tensor([[0.0, 6.0, 7.0]]), torch.tensor([[8.0, 4.0, 0.0]])
+    checks.fusion_disagreement(spatial, temporal, 3)
+    assert capsys.readouterr().out.count("PASS") == 2
+    for wrong in (
+        lambda a, k: a * k,
+        lambda a, k: a / k**0.5,
+        lambda a, k: k * a**2,
+        lambda a, k: a,
+    ):
+        with pytest.raises(checks.CheckFailed):
+            checks.solver_alpha(wrong)
+    with pytest.raises(checks.CheckFailed):  # right pair, wrong count
+        checks.fusion_disagreement(spatial, temporal, 2)
+    with pytest.raises(checks.CheckFailed):  # two classes: the rules always agree
+        checks.fusion_disagreement(torch.tensor([0.0, 5.0]), torch.tensor([3.0, 0.0]), 3)
+    with pytest.raises(checks.CheckFailed):  # three classes on which they agree
+        checks.fusion_disagreement(torch.tensor([0.0, 1.0, 2.0]), torch.tensor([0.0, 1.0, 2.0]), 3)
+    with pytest.raises(checks.CheckFailed):  # a tie that argmax would break by index
+        checks.fusion_disagreement(torch.tensor([1.0, 1.0, 0.0]), torch.tensor([1.0, 1.0, 0.0]), 3)
+
+
 def test_conjugate_gradient_checker_runs_past_n_and_needs_the_early_exit(capsys):
     """Chapter 10: the checker draws up to n + 3 iterations, b = 0 and systems solved exactly
     in one step; a loop without the stop at r = 0 divides 0 by 0 there and fails."""
