@@ -266,7 +266,7 @@ class IDUCell(nn.Module):
         cr, cz = self.from_current(x0).chunk(2, -1)
         r = hard_sigmoid(self.reset_from_past(h) + cr)  # reset module: h_{t-1} against x_0
         z = hard_sigmoid(xz + cz)  # update module: x_t against x_0
-        n = torch.tanh(xh + self.candidate_from_past(r * h))  # W_hh (r_t * h_{t-1})
+        n = torch.tanh(xh + self.candidate_from_past(r * h))  # candidate h~_t, W_hh (r_t * h_{t-1})
         return (1 - z) * n + z * h
 
 
