@@ -402,19 +402,27 @@ def test_ap_at_a_ratio_is_ap_at_its_own_base_rate_and_cap_at_one():
         metrics.average_precision(scores, targets, calibrated=True, ratio=2.0)
 
 
+def _gru_unrolled(gru: models.RNNDetector, x: torch.Tensor):
+    """The update gates z_t, hidden states h_t, previous states h_{t-1} (h_0 = 0) and candidates
+    n_t of ``gru`` on ``x``, the candidates rebuilt from PyTorch's GRU weights by hand."""
+    z = gru.update_gates(x)
+    h = gru.rnn(x)[0].detach()
+    before = torch.cat([torch.zeros(len(x), 1, h.shape[-1]), h[:, :-1]], 1)
+    gi = x @ gru.rnn.weight_ih_l0.T + gru.rnn.bias_ih_l0
+    gh = before @ gru.rnn.weight_hh_l0.T + gru.rnn.bias_hh_l0
+    size = h.shape[-1]
+    r = torch.sigmoid(gi[..., :size] + gh[..., :size])
+    n = torch.tanh(gi[..., 2 * size :] + r * gh[..., 2 * size :])
+    return z, h, before, n
+
+
 def test_update_gates_are_the_gates_the_state_uses():
     """The GRU's z_t rebuilds its hidden states, h_t = (1 - z_t) n_t + z_t h_{t-1}; IDN's z_t
     equals its IDU's update module, which reads e_t and e_0 only."""
     torch.manual_seed(0)
     gru = models.RNNDetector(D, K, 8)
     x = torch.randn(3, T, D)
-    z = gru.update_gates(x)
-    h = gru.rnn(x)[0].detach()
-    before = torch.cat([torch.zeros(3, 1, 8), h[:, :-1]], 1)
-    gi = x @ gru.rnn.weight_ih_l0.T + gru.rnn.bias_ih_l0
-    gh = before @ gru.rnn.weight_hh_l0.T + gru.rnn.bias_hh_l0
-    r = torch.sigmoid(gi[..., :8] + gh[..., :8])
-    n = torch.tanh(gi[..., 16:] + r * gh[..., 16:])
+    z, h, before, n = _gru_unrolled(gru, x)
     torch.testing.assert_close((1 - z) * n + z * before, h)
     with pytest.raises(ValueError, match="GRU"):
         models.RNNDetector(D, K, 8, kind="lstm").update_gates(x)
@@ -462,13 +470,7 @@ def test_final_weights_are_the_unrolled_gru_weights():
     torch.manual_seed(0)
     gru = models.RNNDetector(D, K, 8)
     x = torch.randn(3, T, D)
-    z = gru.update_gates(x)
-    h = gru.rnn(x)[0].detach()
-    before = torch.cat([torch.zeros(3, 1, 8), h[:, :-1]], 1)
-    gi = x @ gru.rnn.weight_ih_l0.T + gru.rnn.bias_ih_l0
-    gh = before @ gru.rnn.weight_hh_l0.T + gru.rnn.bias_hh_l0
-    r = torch.sigmoid(gi[..., :8] + gh[..., :8])
-    n = torch.tanh(gi[..., 16:] + r * gh[..., 16:])
+    z, h, before, n = _gru_unrolled(gru, x)
     a = experiment.final_weights(z)
     torch.testing.assert_close((a * n).sum(1), h[:, -1])
     torch.testing.assert_close(a.sum(1) + z.prod(1), torch.ones(3, 8))

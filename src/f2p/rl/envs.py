@@ -85,6 +85,14 @@ def check_action_space(space: gym.Space, supported: tuple[type, ...], method: st
         raise ValueError(f"{method} needs a {names} action space, got {space}")
 
 
+def clip_action(space: gym.Space, action: np.ndarray) -> np.ndarray:
+    """``action`` clipped to the bounds of a Box ``space`` (what the environment is given; the
+    policy's unclipped sample is what its log-probability is of), unchanged for other spaces."""
+    if isinstance(space, gym.spaces.Box):
+        return np.clip(action, space.low, space.high)
+    return action
+
+
 def bootstrap_observations(next_obs: np.ndarray, ended: np.ndarray, info: dict) -> np.ndarray:
     """The state after each step, for bootstrapping: ``next_obs``, except that a sub-environment
     that just finished an episode (and was reset in the same step) contributes the last state of

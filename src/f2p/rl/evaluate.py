@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import gymnasium as gym
 import numpy as np
 import torch
 
-from f2p.rl.envs import make_env
+from f2p.rl.envs import clip_action, make_env
 
 
 @torch.no_grad()
@@ -31,17 +30,13 @@ def evaluate(
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
     env = make_env(env_id, seed)
-    space = env.action_space
-    bounds = (space.low, space.high) if isinstance(space, gym.spaces.Box) else None
     returns = []
     obs, _ = env.reset(seed=seed)
     for _ in range(episodes):
         total, done = 0.0, False
         while not done:
             action = act(torch.as_tensor(obs, dtype=torch.float32, device=device)[None])[0]
-            action = action.cpu().numpy()
-            if bounds is not None:
-                action = np.clip(action, *bounds)
+            action = clip_action(env.action_space, action.cpu().numpy())
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             done = terminated or truncated

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from f2p.plotting import FIGURE_WIDTH  # noqa: E402
-from f2p.rl.envs import check_env_id  # noqa: E402
+from f2p.rl.envs import check_env_id, clip_action  # noqa: E402
 
 
 @torch.no_grad()
@@ -37,13 +37,11 @@ def policy_frames(
         raise ValueError(f"need steps >= 1 and every >= 1, got {steps}, {every}")
     width, height = size
     env = gym.make(check_env_id(env_id), render_mode="rgb_array", width=width, height=height)
-    space = env.action_space
     obs, _ = env.reset(seed=seed)
     frames = [env.render()]
     for t in range(1, steps + 1):
         action = act(torch.as_tensor(obs, dtype=torch.float32)[None])[0].numpy()
-        if isinstance(space, gym.spaces.Box):
-            action = np.clip(action, space.low, space.high)
+        action = clip_action(env.action_space, action)
         obs, _, terminated, truncated, _ = env.step(action)
         if t % every == 0:
             frames.append(env.render())

@@ -14,11 +14,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import gymnasium as gym
 import numpy as np
 import torch
 
-from f2p.rl.envs import bootstrap_observations, finished_returns
+from f2p.rl.envs import bootstrap_observations, clip_action, finished_returns
 from f2p.rl.normalize import ObservationNormalizer, RewardScaler
 
 
@@ -67,7 +66,6 @@ def collect_rollout(
     the stored rewards are scaled."""
     timers = history.seconds
     space = envs.single_action_space
-    clip = isinstance(space, gym.spaces.Box)
     keys = ("obs", "actions", "rewards", "terminated", "ended", "next_obs")
     batch: dict[str, list] = {k: [] for k in keys}
     for t in range(T):
@@ -80,9 +78,7 @@ def collect_rollout(
         action = action.cpu().numpy()
         tock = time.perf_counter()
         timers["network"] += tock - tick
-        next_obs, reward, terminated, truncated, info = envs.step(
-            np.clip(action, space.low, space.high) if clip else action
-        )
+        next_obs, reward, terminated, truncated, info = envs.step(clip_action(space, action))
         timers["env"] += time.perf_counter() - tock
         ended = terminated | truncated
         value_obs = bootstrap_observations(next_obs, ended, info)
